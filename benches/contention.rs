@@ -1,0 +1,3 @@
+//! Contention benchmarks (the full suite is its own piece of work).
+
+fn main() {}

@@ -1,0 +1,96 @@
+//! Lock-free object-reference alias tables for task schedulers.
+//!
+//! In a distributed task system a remote call returns object references
+//! ("refs") at once and attaches the values later. A task may return a *ref*
+//! instead of a value: if `h` returns `g()` and `g` returns `f()`, the
+//! scheduler receives, in any order and from any threads,
+//!
+//! * [`alias(ref_h, ref_g)`](AliasTable::alias) and `alias(ref_g, ref_f)`,
+//! * [`add_canonical(ref_f)`](AliasTable::add_canonical) once `f`'s value is stored.
+//!
+//! [`AliasTable`] keeps the **target table** (each ref's direct edge:
+//! UNINITIALIZED, an alias of another ref, or canonical, mapping to itself)
+//! and the **reverse table** (each ref's direct aliases), answers
+//! [`resolve`](AliasTable::resolve) (the canonical ref, waiting until it is
+//! known) and [`equivalent`](AliasTable::equivalent) (every ref of one
+//! object, for reference counting). Refs passed by value give one target
+//! many aliases: the alias graph is a forest.
+//!
+//! # Usage
+//!
+//! ```
+//! use halo_alias::AliasTable;
+//!
+//! let table = AliasTable::new();
+//! let [h, g, f] = [(); 3].map(|()| table.register().unwrap());
+//! std::thread::scope(|s| {
+//!     let puller = s.spawn(|| table.resolve(h)); // waits: nothing known yet
+//!     s.spawn(|| table.add_canonical(f).unwrap());
+//!     s.spawn(|| table.alias(g, f).unwrap());
+//!     s.spawn(|| table.alias(h, g).unwrap());
+//!     assert_eq!(puller.join().unwrap(), Ok(f));
+//! });
+//! assert_eq!(table.equivalent(g).unwrap(), vec![f, h, g]);
+//! ```
+//!
+//! # Consistency
+//!
+//! * **Order independence.** For a consistent set of calls (each ref given
+//!   one target or declared canonical, no cycle), every interleaving leaves
+//!   the same tables, and every resolver that returns `Ok` returns the same
+//!   canonical ref. Of conflicting calls (`alias(a, b)` racing `alias(a, c)`
+//!   or `add_canonical(a)`) exactly one takes effect; every other returns
+//!   an error.
+//! * **Idempotence.** Repeating a call that took effect returns `Ok` and
+//!   changes nothing.
+//! * **Errors change nothing.** Every error leaves both tables as they
+//!   were, with one exception: when racing `alias` calls close a cycle
+//!   *together*, each has already taken effect by the time the cycle exists.
+//!   At least one of them returns [`AliasError::Cycle`], the edges stay, and
+//!   every ref on or leading into the cycle answers `Err(Cycle)` to
+//!   `resolve`, `resolve_timeout`, `try_resolve` and `equivalent` from then
+//!   on. A cycle visible when `alias` starts is refused with no change.
+//! * **No hang on cycles.** Resolvers never sleep on a cycle: a path with a
+//!   cycle has no open end to sleep on, and a resolver asleep on an open end
+//!   that a cycle closes is woken and reports it.
+//! * **Visibility.** A call that returned happens-before every call that
+//!   starts after it: `equivalent` and `aliases` include every alias whose
+//!   `alias` returned before they began; `resolve` wakes as soon as the
+//!   call that completes the path returns.
+//!
+//! # Progress and cost
+//!
+//! `register`, `alias`, `add_canonical`, `try_resolve`, `target`,
+//! `aliases`, `equivalent` and `is_canonical` are lock-free: no locks, and
+//! no call waits for another thread's progress. `resolve` sleeps on a futex
+//! only while the answer is unknown; a completion that finds no sleeper
+//! makes no syscall. Resolving a completed path is amortized O(1) whatever
+//! its length (path compression into a per-ref canonical cache, beside the
+//! original edges). Each ref costs [`AliasTable::BYTES_PER_REF`] (20) bytes
+//! across both tables, and no edge allocates. The tables grow in doubling
+//! segments that never move, up to [`AliasTable::MAX_REFS`] refs.
+//!
+//! # Safety and correctness
+//!
+//! Each protocol is written down at the top of its module: the edge word
+//! and its waiter flag (`target`), the insert-only reverse lists
+//! (`reverse`), cycle detection across racing calls (`table`), growth
+//! (`segments`). All atomics and the futex go through one `sync` module
+//! that becomes loom's under `cfg(loom)`; the models in `loom-tests/`
+//! check the protocols exhaustively under a stated preemption bound, with a
+//! futex shim that really blocks, so a lost wake-up is a loom deadlock.
+//! `unsafe` is confined to segment pointers and the timed futex syscall.
+
+mod dot;
+mod error;
+mod obj_ref;
+mod reverse;
+mod segments;
+mod sync;
+mod table;
+mod target;
+mod walk;
+
+pub use error::AliasError;
+pub use obj_ref::ObjRef;
+pub use table::{AliasTable, AliasTableBuilder};

@@ -1,0 +1,254 @@
+//! [`Segments`]: an array of slots that grows without moving.
+//!
+//! Slots live in segments whose lengths double: segment 0 holds `FIRST`
+//! slots, segment `k` holds `FIRST << k`. Index `i` is found from the
+//! position of the top bit of `i + FIRST`, so a lookup is a shift, a
+//! subtraction and one pointer load, and no slot ever moves.
+//!
+//! # Protocol
+//!
+//! * State: each directory entry is null (segment absent) or points to a
+//!   fully zero-initialised segment of exactly the entry's length.
+//! * Writes: only `null -> segment`, by a successful CAS. A thread that
+//!   loses the race frees its own, never-shared allocation. Segments are
+//!   freed only in `Drop`, which has `&mut self`: no reader can hold a slot.
+//! * So a non-null pointer, once seen, stays valid for `&self`'s lifetime,
+//!   and growth never stops or invalidates a reader.
+//!
+//! Orderings: the CAS is `AcqRel` and readers load with `Acquire`, so the
+//! zeroed contents written before the CAS happen before any read of a slot.
+
+use std::marker::PhantomData;
+
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
+
+/// log2 of the first segment's length. Under loom the first segment holds
+/// two slots so that a model crosses growth boundaries with a handful of
+/// refs; the indexing logic is the same for every value.
+const FIRST_SHIFT: u32 = if cfg!(loom) { 1 } else { 6 };
+const FIRST: u64 = 1 << FIRST_SHIFT;
+
+/// Enough segments for every `u32` index: `u32::MAX + FIRST < 2^33`.
+const SEGMENTS: usize = (33 - FIRST_SHIFT) as usize;
+
+/// A slot type whose segments can be allocated in one step.
+///
+/// On std that is zeroed memory (no per-slot initialisation, and the kernel
+/// maps untouched pages lazily); loom's atomics carry model state, so under
+/// loom each slot is built with `Default`.
+#[cfg(not(loom))]
+pub(crate) trait Slot: bytemuck::Zeroable {}
+#[cfg(not(loom))]
+impl<T: bytemuck::Zeroable> Slot for T {}
+/// See the std definition.
+#[cfg(loom)]
+pub(crate) trait Slot: Default {}
+#[cfg(loom)]
+impl<T: Default> Slot for T {}
+
+/// Where index `i` lives: segment number, offset in it, segment length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Place {
+    segment: usize,
+    offset: usize,
+    len: usize,
+}
+
+impl Place {
+    #[inline]
+    fn of(index: u32) -> Place {
+        let shifted = u64::from(index) + FIRST;
+        let top_bit = 63 - shifted.leading_zeros();
+        let segment = top_bit - FIRST_SHIFT;
+        let len = FIRST << segment;
+        Place {
+            segment: segment as usize,
+            offset: (shifted - len) as usize,
+            len: len as usize,
+        }
+    }
+}
+
+/// A grow-only array of `T`, addressed by `u32` index.
+pub(crate) struct Segments<T> {
+    directory: [AtomicPtr<T>; SEGMENTS],
+    bytes: AtomicUsize,
+    _owns: PhantomData<T>,
+}
+
+impl<T: Slot> Segments<T> {
+    pub(crate) fn new() -> Self {
+        Segments {
+            directory: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            bytes: AtomicUsize::new(0),
+            _owns: PhantomData,
+        }
+    }
+
+    /// The slot at `index`, if its segment has been allocated.
+    #[inline]
+    pub(crate) fn get(&self, index: u32) -> Option<&T> {
+        let place = Place::of(index);
+        // Acquire: pairs with the AcqRel CAS in `grow_to`, making the
+        // segment's initialised contents visible.
+        let segment = self.directory[place.segment].load(Ordering::Acquire);
+        if segment.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null entry points to a live segment of `place.len`
+        // slots (module invariant) that is freed only by `Drop`, which
+        // cannot run while `&self` is borrowed; `place.offset < place.len`
+        // by construction of `Place`.
+        Some(unsafe { &*segment.add(place.offset) })
+    }
+
+    /// Makes sure the slot at `index` exists. Fails only if memory runs out.
+    #[inline]
+    pub(crate) fn grow_to(&self, index: u32) -> Result<(), OutOfMemory> {
+        let place = Place::of(index);
+        if !self.directory[place.segment]
+            .load(Ordering::Acquire)
+            .is_null()
+        {
+            return Ok(());
+        }
+        self.grow_segment(place)
+    }
+
+    /// Makes sure the slots at indexes `0..count` exist.
+    pub(crate) fn reserve(&self, count: u32) -> Result<(), OutOfMemory> {
+        let Some(last) = count.checked_sub(1) else {
+            return Ok(());
+        };
+        for segment in 0..=Place::of(last).segment {
+            let len = (FIRST as usize) << segment;
+            self.grow_segment(Place {
+                segment,
+                offset: 0,
+                len,
+            })?;
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn grow_segment(&self, place: Place) -> Result<(), OutOfMemory> {
+        let entry = &self.directory[place.segment];
+        if !entry.load(Ordering::Acquire).is_null() {
+            return Ok(());
+        }
+        let fresh = Box::into_raw(new_segment::<T>(place.len)?).cast::<T>();
+        match entry.compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            // AcqRel: Release publishes the zeroed segment to `get`'s
+            // Acquire; Acquire on failure lets us use the winner's segment.
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {
+                // Relaxed: a statistic, read without ordering by `bytes`.
+                self.bytes
+                    .fetch_add(place.len * std::mem::size_of::<T>(), Ordering::Relaxed);
+            }
+            Err(_) => {
+                // SAFETY: `fresh` came from `Box::into_raw` of a boxed slice
+                // of `place.len` slots just above and was never shared: the
+                // CAS that would have published it failed.
+                drop(unsafe {
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, place.len))
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes held by allocated segments (the directory is inline).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl<T> Drop for Segments<T> {
+    fn drop(&mut self) {
+        for (number, entry) in self.directory.iter().enumerate() {
+            // Relaxed would do (`&mut self` excludes other threads); Acquire
+            // keeps the load legal in loom's model too.
+            let segment = entry.load(Ordering::Acquire);
+            if !segment.is_null() {
+                let len = (FIRST as usize) << number;
+                // SAFETY: non-null entries come from `Box::into_raw` of a
+                // boxed slice of segment `number`'s length (`grow_to`), and
+                // `&mut self` means no reference into it survives.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(segment, len)) });
+            }
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Segments<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segments")
+            .field("bytes", &self.bytes.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The allocator refused a segment.
+#[derive(Debug)]
+pub(crate) struct OutOfMemory;
+
+#[cfg(not(loom))]
+fn new_segment<T: Slot>(len: usize) -> Result<Box<[T]>, OutOfMemory> {
+    bytemuck::allocation::try_zeroed_slice_box(len).map_err(|()| OutOfMemory)
+}
+
+#[cfg(loom)]
+fn new_segment<T: Slot>(len: usize) -> Result<Box<[T]>, OutOfMemory> {
+    Ok((0..len).map(|_| T::default()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_tile_the_index_space() {
+        let mut expected = Place {
+            segment: 0,
+            offset: 0,
+            len: FIRST as usize,
+        };
+        for index in 0..100_000u32 {
+            assert_eq!(Place::of(index), expected, "index {index}");
+            expected.offset += 1;
+            if expected.offset == expected.len {
+                expected = Place {
+                    segment: expected.segment + 1,
+                    offset: 0,
+                    len: expected.len * 2,
+                };
+            }
+        }
+    }
+
+    #[test]
+    fn the_largest_index_has_a_segment() {
+        let place = Place::of(u32::MAX);
+        assert!(place.segment < SEGMENTS);
+        assert!(place.offset < place.len);
+    }
+
+    #[test]
+    fn slots_keep_their_address_across_growth() {
+        let segments = Segments::<crate::sync::AtomicU32>::new();
+        segments.grow_to(0).unwrap();
+        let first: *const _ = segments.get(0).unwrap();
+        for index in [1, 63, 64, 1000, 100_000] {
+            assert!(segments.get(index).is_none() || index < FIRST as u32);
+            segments.grow_to(index).unwrap();
+            assert!(segments.get(index).is_some());
+        }
+        assert_eq!(first, segments.get(0).unwrap() as *const _);
+    }
+}

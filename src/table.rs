@@ -1,0 +1,760 @@
+//! [`AliasTable`]: the three scheduler calls and the queries on top of the
+//! target table (`target`) and the reverse table (`reverse`).
+//!
+//! # The alias protocol
+//!
+//! `alias(a, t)` must set `a`'s edge to `t` unless that closes a cycle.
+//! Whether it does depends on other refs' edges, which other threads set at
+//! the same time, so no single CAS can decide it. The protocol:
+//!
+//! 1. **Validate** both refs and read `a`'s edge: an existing edge to `t`
+//!    is a repeat (go to 5), any other edge is an error.
+//! 2. **Pre-check:** walk from `t`. Reaching `a` means the cycle is already
+//!    visible: return `Err(Cycle)` having written nothing. Reaching a
+//!    canonical ref means `t`'s path is final, so no cycle is possible.
+//! 3. **Commit:** CAS `a`'s edge from open to `Alias(t)` (waking sleepers
+//!    if the flag was set), then list `a` in `t`'s reverse list.
+//! 4. **Post-check** (only if step 2 ended at an open ref `e`): a SeqCst
+//!    fence, then walk from `e`. Reaching `a` means racing calls closed a
+//!    cycle together: return `Err(Cycle)`. The edge stays: it has already
+//!    taken effect and other threads may have followed it.
+//! 5. **Repeat:** help finish the reverse listing (it is idempotent and
+//!    helpable), fence and walk from `t` as in 4, and return `Ok` unless
+//!    the edge is part of a cycle.
+//!
+//! **Why racing calls cannot all miss their cycle.** Suppose calls
+//! `alias(a_1, t_1) .. alias(a_k, t_k)` each committed and together close a
+//! cycle. Edges are final, so the cycle stays. Each call fenced after its
+//! commit; take the call `j` whose fence is last in the SeqCst total order.
+//! Every other call's commit is sequenced before its own fence, which
+//! precedes `j`'s fence, so `j`'s post-check loads see those edges (the
+//! fence-to-fence rule of the C++/Rust memory model). `j` walks from the
+//! open end `e_j` it found before committing: `t_j`'s path reaches `e_j`
+//! and from there the other cycle edges lead back to `a_j`, so `j` returns
+//! `Err(Cycle)`. Walks detect cycles by themselves (Brent), so no walk can
+//! loop on a cycle that it is not the one to report.
+//!
+//! A call whose pre-check ended at a canonical ref skips the fence: its
+//! edge leads to a canonical ref forever and cannot lie on a cycle.
+//!
+//! **Resolvers** walk to the open end of the path and sleep on its edge
+//! word (see `target` for why no wake-up is lost). When it completes they
+//! continue from there. A ref on or leading into a cycle has no open end:
+//! the walk reports the cycle and the resolver returns `Err(Cycle)`, so
+//! nothing sleeps on a cycle.
+//!
+//! **Progress.** `register`, `alias`, `add_canonical` and every query are
+//! lock-free: each loop retries only when another thread's CAS succeeded,
+//! and no call ever waits for another thread to finish its own steps (a
+//! repeat finishes the original's reverse listing instead of waiting for it).
+//! Only `resolve` and `resolve_timeout` block, and only while the path is
+//! open.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::reverse::ReverseTable;
+use crate::segments::Segments;
+use crate::sync::{fence, spin_hint, AtomicU32, Futex, Ordering, SPIN_LIMIT};
+use crate::target::{Completion, Edge, TargetSlot, MAX_INDEX};
+use crate::walk::{compress, walk, WalkEnd};
+use crate::{AliasError, ObjRef};
+
+/// Lock-free alias tables: which ref aliases which, and which are canonical.
+///
+/// See the [crate documentation](crate) for the model, the guarantees and
+/// an example with threads. Every method takes `&self`; share the table
+/// with `Arc` or scoped threads.
+///
+/// # Examples
+///
+/// ```
+/// use halo_alias::AliasTable;
+///
+/// let table = AliasTable::new();
+/// let (h, g, f) = (table.register()?, table.register()?, table.register()?);
+/// table.alias(h, g)?;
+/// table.add_canonical(f)?;
+/// assert_eq!(table.try_resolve(h)?, None); // g's target is not known yet
+/// table.alias(g, f)?;
+/// assert_eq!(table.resolve(h)?, f);
+/// assert_eq!(table.equivalent(h)?, vec![f, h, g]);
+/// # Ok::<(), halo_alias::AliasError>(())
+/// ```
+pub struct AliasTable {
+    targets: Segments<TargetSlot>,
+    reverse: ReverseTable,
+    /// Indexes handed out so far: `0..registered`.
+    registered: AtomicU32,
+    max_refs: u32,
+    futex: Futex,
+}
+
+/// Configures an [`AliasTable`] before it is built.
+///
+/// ```
+/// use halo_alias::AliasTable;
+///
+/// let table = AliasTable::builder().capacity(1 << 16).max_refs(1 << 20).build();
+/// assert_eq!(table.max_refs(), 1 << 20);
+/// assert!(table.memory_bytes() >= (1 << 16) * AliasTable::BYTES_PER_REF);
+/// ```
+#[derive(Clone, Debug)]
+pub struct AliasTableBuilder {
+    capacity: usize,
+    max_refs: usize,
+}
+
+impl AliasTableBuilder {
+    /// Allocates room for `refs` refs up front (default 0). The table still
+    /// grows past it on demand. If memory runs out while preallocating, the
+    /// table keeps what it got and grows later like any other.
+    pub fn capacity(mut self, refs: usize) -> Self {
+        self.capacity = refs;
+        self
+    }
+
+    /// The most refs the table will hand out; `register` returns
+    /// [`AliasError::CapacityExhausted`] beyond it. Values above
+    /// [`AliasTable::MAX_REFS`] (the default) are lowered to it.
+    pub fn max_refs(mut self, refs: usize) -> Self {
+        self.max_refs = refs;
+        self
+    }
+
+    /// Builds the table.
+    pub fn build(self) -> AliasTable {
+        let max_refs =
+            u32::try_from(self.max_refs.min(AliasTable::MAX_REFS)).expect("MAX_REFS fits in u32");
+        let table = AliasTable {
+            targets: Segments::new(),
+            reverse: ReverseTable::new(),
+            registered: AtomicU32::new(0),
+            max_refs,
+            futex: Futex::default(),
+        };
+        let preallocate = u32::try_from(self.capacity.min(max_refs as usize)).unwrap_or(max_refs);
+        // Best effort, as documented: a failure only means later growth.
+        let _ = table
+            .targets
+            .reserve(preallocate)
+            .and_then(|()| table.reverse.segments().reserve(preallocate));
+        table
+    }
+}
+
+impl Default for AliasTableBuilder {
+    fn default() -> Self {
+        AliasTableBuilder {
+            capacity: 0,
+            max_refs: AliasTable::MAX_REFS,
+        }
+    }
+}
+
+impl AliasTable {
+    /// The most refs any table can hold: `2^32 - 3`.
+    pub const MAX_REFS: usize = MAX_INDEX as usize + 1;
+
+    /// Bytes each ref costs across both tables, once its segment exists.
+    pub const BYTES_PER_REF: usize =
+        std::mem::size_of::<TargetSlot>() + std::mem::size_of::<crate::reverse::ReverseSlot>();
+
+    /// An empty table that allocates as refs are registered.
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// assert_eq!(table.len(), 0);
+    /// ```
+    pub fn new() -> Self {
+        AliasTable::builder().build()
+    }
+
+    /// An empty table with room for `refs` refs before it grows.
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::with_capacity(1000);
+    /// assert!(table.memory_bytes() >= 1000 * halo_alias::AliasTable::BYTES_PER_REF);
+    /// ```
+    pub fn with_capacity(refs: usize) -> Self {
+        AliasTable::builder().capacity(refs).build()
+    }
+
+    /// A builder for the less common settings.
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::builder().max_refs(2).build();
+    /// table.register().unwrap();
+    /// table.register().unwrap();
+    /// assert!(table.register().is_err());
+    /// ```
+    pub fn builder() -> AliasTableBuilder {
+        AliasTableBuilder::default()
+    }
+
+    /// Registers a new ref. It starts UNINITIALIZED: no target, not canonical.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::CapacityExhausted`]: the table holds `max_refs` refs,
+    ///   or memory for a new segment could not be had. Nothing changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let r = table.register()?;
+    /// assert_eq!(table.target(r)?, None);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn register(&self) -> Result<ObjRef, AliasError> {
+        // Relaxed: the count only has to hand out each index once, which the
+        // RMW guarantees; the slot is published by `publish`'s Release.
+        let mut count = self.registered.load(Ordering::Relaxed);
+        let index = loop {
+            if count >= self.max_refs {
+                return Err(AliasError::CapacityExhausted);
+            }
+            // Allocate before claiming, so that running out of memory
+            // leaves the count untouched.
+            self.targets
+                .grow_to(count)
+                .and_then(|()| self.reverse.segments().grow_to(count))
+                .map_err(|_| AliasError::CapacityExhausted)?;
+            match self.registered.compare_exchange_weak(
+                count,
+                count + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break count,
+                Err(now) => count = now,
+            }
+        };
+        self.slot_at(index).publish();
+        Ok(ObjRef::new(index, 0))
+    }
+
+    /// Records that `alias` refers to the same object as `target`.
+    ///
+    /// Repeating a call that took effect returns `Ok` and changes nothing.
+    /// The call returns only once the reverse edge is listed, so an
+    /// [`equivalent`](Self::equivalent) or [`aliases`](Self::aliases) that
+    /// starts afterwards includes `alias`.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: either ref was not handed out by this table.
+    /// * [`AliasError::SelfAlias`]: `alias == target`.
+    /// * [`AliasError::AlreadyAliased`]: `alias` already has another target.
+    /// * [`AliasError::AlreadyCanonical`]: `alias` is canonical.
+    /// * [`AliasError::Cycle`]: `target`'s path leads to `alias` (naming
+    ///   `alias`) or into a cycle (naming `target`). Nothing changes, except
+    ///   when racing calls closed the cycle together: see the crate's
+    ///   Consistency section.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use halo_alias::{AliasError, AliasTable};
+    ///
+    /// let table = AliasTable::new();
+    /// let (a, b) = (table.register()?, table.register()?);
+    /// table.alias(a, b)?;
+    /// table.alias(a, b)?; // a retry: fine
+    /// assert_eq!(table.alias(b, a), Err(AliasError::Cycle(b)));
+    /// # Ok::<(), AliasError>(())
+    /// ```
+    pub fn alias(&self, alias: ObjRef, target: ObjRef) -> Result<(), AliasError> {
+        let alias_slot = self.slot(alias)?;
+        self.slot(target)?;
+        if alias == target {
+            return Err(AliasError::SelfAlias(alias));
+        }
+        let (a, t) = (alias.index(), target.index());
+        match alias_slot.edge() {
+            Edge::Open { .. } => {}
+            set => return self.alias_already_set(alias, target, set),
+        }
+
+        // Step 2: refuse a cycle that is already visible.
+        let end = match walk(|i| self.slot_at(i), t, Some(a)) {
+            WalkEnd::Stopped => return Err(AliasError::Cycle(alias)),
+            WalkEnd::Cycle => return Err(AliasError::Cycle(target)),
+            end => end,
+        };
+
+        // Step 3: commit, then list.
+        match alias_slot.complete(Edge::Alias(t), |word| self.futex.wake_all(word)) {
+            Completion::Done => {}
+            Completion::AlreadySet(set) => return self.alias_already_set(alias, target, set),
+        }
+        self.reverse.insert(t, a);
+
+        // Step 4: a cycle closed by racing calls.
+        match end {
+            WalkEnd::Open(open_end) => self.check_no_cycle_through(alias, open_end),
+            _ => Ok(()),
+        }
+    }
+
+    /// `alias(alias, target)` found `alias`'s edge already set to `set`.
+    fn alias_already_set(
+        &self,
+        alias: ObjRef,
+        target: ObjRef,
+        set: Edge,
+    ) -> Result<(), AliasError> {
+        match set {
+            // Step 5: a repeat (or a twin racing us) that took effect.
+            Edge::Alias(existing) if existing == target.index() => {
+                self.reverse.insert(existing, alias.index());
+                self.check_no_cycle_through(alias, existing)
+            }
+            Edge::Alias(existing) => Err(AliasError::AlreadyAliased {
+                alias,
+                existing: self.ref_at(existing),
+            }),
+            Edge::Canonical => Err(AliasError::AlreadyCanonical(alias)),
+            Edge::Open { .. } => unreachable!("callers pass a set edge"),
+        }
+    }
+
+    /// The post-check of the module's protocol: does `from`'s path lead
+    /// back to `alias`, whose edge is committed?
+    fn check_no_cycle_through(&self, alias: ObjRef, from: u32) -> Result<(), AliasError> {
+        // SeqCst: totally orders this fence with the fences of racing alias
+        // calls; the last of them sees every committed edge of a cycle (see
+        // the module's proof). The loads after it may then be Acquire.
+        fence(Ordering::SeqCst);
+        match walk(|i| self.slot_at(i), from, Some(alias.index())) {
+            WalkEnd::Stopped | WalkEnd::Cycle => Err(AliasError::Cycle(alias)),
+            WalkEnd::Canonical(_) | WalkEnd::Open(_) => Ok(()),
+        }
+    }
+
+    /// Declares `r` canonical: it maps to itself and ends every path
+    /// through it. Repeating it returns `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::AlreadyAliased`]: `r` is an alias (`existing` names its target).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let f = table.register()?;
+    /// table.add_canonical(f)?;
+    /// assert!(table.is_canonical(f)?);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn add_canonical(&self, r: ObjRef) -> Result<(), AliasError> {
+        let slot = self.slot(r)?;
+        match slot.complete(Edge::Canonical, |word| self.futex.wake_all(word)) {
+            Completion::Done | Completion::AlreadySet(Edge::Canonical) => Ok(()),
+            Completion::AlreadySet(Edge::Alias(existing)) => Err(AliasError::AlreadyAliased {
+                alias: r,
+                existing: self.ref_at(existing),
+            }),
+            Completion::AlreadySet(Edge::Open { .. }) => {
+                unreachable!("completion never leaves an edge open")
+            }
+        }
+    }
+
+    /// `r`'s canonical ref if it is known now; never blocks.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let (g, f) = (table.register()?, table.register()?);
+    /// table.alias(g, f)?;
+    /// assert_eq!(table.try_resolve(g)?, None);
+    /// table.add_canonical(f)?;
+    /// assert_eq!(table.try_resolve(g)?, Some(f));
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn try_resolve(&self, r: ObjRef) -> Result<Option<ObjRef>, AliasError> {
+        let slot = self.slot(r)?;
+        if let Some(canonical) = Self::resolved_in_one_step(slot, r.index()) {
+            return Ok(Some(self.ref_at(canonical)));
+        }
+        match walk(|i| self.slot_at(i), r.index(), None) {
+            WalkEnd::Canonical(canonical) => Ok(Some(self.finish_resolve(r, canonical))),
+            WalkEnd::Open(_) => Ok(None),
+            WalkEnd::Cycle => Err(AliasError::Cycle(r)),
+            WalkEnd::Stopped => unreachable!("walk without a stop"),
+        }
+    }
+
+    /// `r`'s canonical ref, waiting until the scheduler knows it.
+    ///
+    /// The caller sleeps on a futex while `r`'s path is open and wakes as
+    /// soon as the call that completes it returns, whichever call that is.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle (also if the
+    ///   cycle closes while the caller waits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use halo_alias::AliasTable;
+    ///
+    /// let table = AliasTable::new();
+    /// let (g, f) = (table.register()?, table.register()?);
+    /// std::thread::scope(|s| {
+    ///     let waiter = s.spawn(|| table.resolve(g));
+    ///     table.alias(g, f).unwrap();
+    ///     table.add_canonical(f).unwrap();
+    ///     assert_eq!(waiter.join().unwrap(), Ok(f));
+    /// });
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn resolve(&self, r: ObjRef) -> Result<ObjRef, AliasError> {
+        self.resolve_until(r, None)
+    }
+
+    /// Like [`resolve`](Self::resolve), but gives up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle.
+    /// * [`AliasError::Timeout`]: `r`'s path was still open at the deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use halo_alias::{AliasError, AliasTable};
+    ///
+    /// let table = AliasTable::new();
+    /// let r = table.register()?;
+    /// assert_eq!(table.resolve_timeout(r, Duration::from_millis(1)), Err(AliasError::Timeout(r)));
+    /// # Ok::<(), AliasError>(())
+    /// ```
+    pub fn resolve_timeout(&self, r: ObjRef, timeout: Duration) -> Result<ObjRef, AliasError> {
+        // A deadline past the end of time is no deadline.
+        self.resolve_until(r, Instant::now().checked_add(timeout))
+    }
+
+    fn resolve_until(&self, r: ObjRef, deadline: Option<Instant>) -> Result<ObjRef, AliasError> {
+        let slot = self.slot(r)?;
+        if let Some(canonical) = Self::resolved_in_one_step(slot, r.index()) {
+            return Ok(self.ref_at(canonical));
+        }
+        let mut from = r.index();
+        loop {
+            match walk(|i| self.slot_at(i), from, None) {
+                WalkEnd::Canonical(canonical) => return Ok(self.finish_resolve(r, canonical)),
+                WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
+                WalkEnd::Open(open_end) => {
+                    self.wait_for_edge(r, open_end, deadline)?;
+                    // Edges before the open end are final: go on from there.
+                    from = open_end;
+                }
+                WalkEnd::Stopped => unreachable!("walk without a stop"),
+            }
+        }
+    }
+
+    /// The common case: `r` is canonical or has its canonical cached.
+    #[inline]
+    fn resolved_in_one_step(slot: &TargetSlot, index: u32) -> Option<u32> {
+        match slot.edge() {
+            Edge::Canonical => Some(index),
+            Edge::Alias(_) => slot.cached_canonical(),
+            Edge::Open { .. } => None,
+        }
+    }
+
+    fn finish_resolve(&self, r: ObjRef, canonical: u32) -> ObjRef {
+        compress(|i| self.slot_at(i), r.index(), canonical);
+        self.ref_at(canonical)
+    }
+
+    /// Sleeps until `open_end`'s edge may have been set (or the deadline).
+    #[cold]
+    fn wait_for_edge(
+        &self,
+        r: ObjRef,
+        open_end: u32,
+        deadline: Option<Instant>,
+    ) -> Result<(), AliasError> {
+        let slot = self.slot_at(open_end);
+        for _ in 0..SPIN_LIMIT {
+            if !matches!(slot.edge(), Edge::Open { .. }) {
+                return Ok(());
+            }
+            spin_hint();
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(AliasError::Timeout(r));
+        }
+        if !slot.announce_waiter() {
+            return Ok(());
+        }
+        let word = slot.edge_word();
+        match deadline {
+            None => self.futex.wait(word, TargetSlot::WAITED_WORD),
+            Some(deadline) => self
+                .futex
+                .wait_until(word, TargetSlot::WAITED_WORD, deadline),
+        }
+        Ok(())
+    }
+
+    /// Whether `r` is canonical.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let r = table.register()?;
+    /// assert!(!table.is_canonical(r)?);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn is_canonical(&self, r: ObjRef) -> Result<bool, AliasError> {
+        Ok(self.slot(r)?.edge() == Edge::Canonical)
+    }
+
+    /// `r`'s direct edge: its target, itself if canonical, `None` if unknown.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let (h, g) = (table.register()?, table.register()?);
+    /// table.alias(h, g)?;
+    /// assert_eq!(table.target(h)?, Some(g));
+    /// assert_eq!(table.target(g)?, None);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn target(&self, r: ObjRef) -> Result<Option<ObjRef>, AliasError> {
+        Ok(match self.slot(r)?.edge() {
+            Edge::Alias(target) => Some(self.ref_at(target)),
+            Edge::Canonical => Some(r),
+            Edge::Open { .. } => None,
+        })
+    }
+
+    /// The refs whose direct target is `r`, in index order.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let (f, x, y) = (table.register()?, table.register()?, table.register()?);
+    /// table.alias(y, f)?;
+    /// table.alias(x, f)?;
+    /// assert_eq!(table.aliases(f)?, vec![x, y]);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn aliases(&self, r: ObjRef) -> Result<Vec<ObjRef>, AliasError> {
+        self.slot(r)?;
+        let mut aliases = Vec::new();
+        self.reverse
+            .for_each_alias(r.index(), |alias| aliases.push(alias));
+        aliases.sort_unstable();
+        Ok(aliases
+            .into_iter()
+            .map(|index| self.ref_at(index))
+            .collect())
+    }
+
+    /// Every ref of `r`'s object: the root of `r`'s tree first (its
+    /// canonical ref, or while unresolved the furthest known target), then
+    /// every ref that aliases the root directly or transitively, in index
+    /// order, each once.
+    ///
+    /// The result always holds `r` and every ref on `r`'s path to the
+    /// root, and every alias whose `alias` call returned before this call
+    /// began. It never holds a ref outside the root's tree.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle (it has no root).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let (f, x, y, z) = (table.register()?, table.register()?, table.register()?, table.register()?);
+    /// table.alias(x, f)?;
+    /// table.alias(y, f)?;
+    /// table.alias(z, x)?;
+    /// assert_eq!(table.equivalent(z)?, vec![f, x, y, z]);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn equivalent(&self, r: ObjRef) -> Result<Vec<ObjRef>, AliasError> {
+        self.slot(r)?;
+        let root = match walk(|i| self.slot_at(i), r.index(), None) {
+            WalkEnd::Canonical(root) | WalkEnd::Open(root) => root,
+            WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
+            WalkEnd::Stopped => unreachable!("walk without a stop"),
+        };
+        let mut members = Vec::new();
+        // `r`'s own path, by edges: its reverse listings may still be in
+        // flight in other threads, but the edges are already there.
+        let mut at = r.index();
+        while at != root {
+            members.push(at);
+            match self.slot_at(at).edge() {
+                Edge::Alias(next) => at = next,
+                // Unreachable: the walk above reached `root` along these
+                // final edges.
+                _ => break,
+            }
+        }
+        // Everything listed under the root. The root's tree cannot contain
+        // a cycle (every ref in it has a path to the root), so this ends.
+        let mut pending = vec![root];
+        while let Some(target) = pending.pop() {
+            self.reverse.for_each_alias(target, |alias| {
+                members.push(alias);
+                pending.push(alias);
+            });
+        }
+        members.sort_unstable();
+        members.dedup();
+        let mut equivalent = Vec::with_capacity(members.len() + 1);
+        equivalent.push(self.ref_at(root));
+        equivalent.extend(members.into_iter().map(|index| self.ref_at(index)));
+        Ok(equivalent)
+    }
+
+    /// How many refs have been registered (including any whose `register`
+    /// call is still returning).
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// table.register()?;
+    /// assert_eq!(table.len(), 1);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        // Relaxed: a snapshot of a counter; it orders nothing.
+        self.registered.load(Ordering::Relaxed) as usize
+    }
+
+    /// Whether no ref has been registered.
+    ///
+    /// ```
+    /// assert!(halo_alias::AliasTable::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most refs this table hands out.
+    ///
+    /// ```
+    /// assert_eq!(halo_alias::AliasTable::new().max_refs(), halo_alias::AliasTable::MAX_REFS);
+    /// ```
+    pub fn max_refs(&self) -> usize {
+        self.max_refs as usize
+    }
+
+    /// Bytes the tables hold: the allocated segments of both tables plus
+    /// the table itself. Each registered ref costs
+    /// [`BYTES_PER_REF`](Self::BYTES_PER_REF); segments are allocated in
+    /// doubling sizes, so up to half of the last segment is headroom.
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let empty = table.memory_bytes();
+    /// table.register()?;
+    /// assert!(table.memory_bytes() > empty);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.targets.heap_bytes()
+            + self.reverse.segments().heap_bytes()
+    }
+
+    /// The slot of a ref handed out by this table, or `UnknownRef`.
+    #[inline]
+    fn slot(&self, r: ObjRef) -> Result<&TargetSlot, AliasError> {
+        let slot = self
+            .targets
+            .get(r.index())
+            .ok_or(AliasError::UnknownRef(r))?;
+        if slot.generation() == Some(r.generation()) {
+            Ok(slot)
+        } else {
+            Err(AliasError::UnknownRef(r))
+        }
+    }
+
+    /// The slot at an index that an edge or a list points to: registered.
+    #[inline]
+    pub(crate) fn slot_at(&self, index: u32) -> &TargetSlot {
+        self.targets
+            .get(index)
+            .expect("edges and lists only point to registered refs, whose segments exist")
+    }
+
+    /// The ref registered at `index`.
+    #[inline]
+    pub(crate) fn ref_at(&self, index: u32) -> ObjRef {
+        ObjRef::new(index, self.slot_at(index).generation().unwrap_or(0))
+    }
+
+    /// Calls `f` with every published ref and its direct edge.
+    pub(crate) fn for_each_edge(&self, mut f: impl FnMut(ObjRef, Option<ObjRef>)) {
+        for index in 0..self.registered.load(Ordering::Relaxed) {
+            let slot = self.slot_at(index);
+            let Some(generation) = slot.generation() else {
+                continue; // registration still in flight
+            };
+            let r = ObjRef::new(index, generation);
+            let target = match slot.edge() {
+                Edge::Alias(target) => Some(self.ref_at(target)),
+                Edge::Canonical => Some(r),
+                Edge::Open { .. } => None,
+            };
+            f(r, target);
+        }
+    }
+}
+
+impl Default for AliasTable {
+    fn default() -> Self {
+        AliasTable::new()
+    }
+}
+
+impl fmt::Debug for AliasTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AliasTable")
+            .field("len", &self.len())
+            .field("max_refs", &self.max_refs)
+            .field("memory_bytes", &self.memory_bytes())
+            .finish_non_exhaustive()
+    }
+}
