@@ -94,3 +94,8 @@ mod walk;
 pub use error::AliasError;
 pub use obj_ref::ObjRef;
 pub use table::{AliasTable, AliasTableBuilder};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
