@@ -54,21 +54,25 @@
 //!   cycle has no open end to sleep on, and a resolver asleep on an open end
 //!   that a cycle closes is woken and reports it.
 //! * **Visibility.** A call that returned happens-before every call that
-//!   starts after it: `equivalent` and `aliases` include every alias whose
-//!   `alias` returned before they began; `resolve` wakes as soon as the
-//!   call that completes the path returns.
+//!   starts after it: `aliases(t)` includes every alias of `t` whose
+//!   `alias` call returned before it began, and `equivalent(r)` every ref
+//!   whose path to `r`'s root consists of edges whose `alias` calls returned
+//!   before it began (and all of `r`'s own path in any case); `resolve`
+//!   wakes as soon as the call that completes the path returns.
 //!
 //! # Progress and cost
 //!
 //! `register`, `alias`, `add_canonical`, `try_resolve`, `target`,
 //! `aliases`, `equivalent` and `is_canonical` are lock-free: no locks, and
 //! no call waits for another thread's progress. `resolve` sleeps on a futex
-//! only while the answer is unknown; a completion that finds no sleeper
-//! makes no syscall. Resolving a completed path is amortized O(1) whatever
+//! only while the answer is unknown; a completion makes a wake syscall only
+//! if a resolver announced itself on that ref (a resolver that timed out
+//! leaves its announcement, costing that completion one needless wake). Resolving a completed path is amortized O(1) whatever
 //! its length (path compression into a per-ref canonical cache, beside the
 //! original edges). Each ref costs [`AliasTable::BYTES_PER_REF`] (20) bytes
-//! across both tables, and no edge allocates. The tables grow in doubling
-//! segments that never move, up to [`AliasTable::MAX_REFS`] refs.
+//! across both tables, and no edge allocates. The tables grow in segments
+//! that never move (at most 12.5% headroom), up to [`AliasTable::MAX_REFS`]
+//! refs.
 //!
 //! # Safety and correctness
 //!

@@ -137,21 +137,17 @@ impl<T: Slot> Segments<T> {
         self.grow_segment(place)
     }
 
-    /// Makes sure the slots at indexes `0..count` exist.
-    pub(crate) fn reserve(&self, count: u32) -> Result<(), OutOfMemory> {
-        let Some(last) = count.checked_sub(1) else {
-            return Ok(());
-        };
-        let last = Place::of(last).ok_or(OutOfMemory)?;
-        for segment in 0..=last.segment {
-            let len = Place::segment_len(segment);
-            self.grow_segment(Place {
-                segment,
-                offset: 0,
-                len,
-            })?;
-        }
-        Ok(())
+    /// The first index of every segment that holds an index below `count`.
+    pub(crate) fn segment_starts(count: u32) -> impl Iterator<Item = u32> {
+        let segments = count
+            .checked_sub(1)
+            .and_then(Place::of)
+            .map_or(0, |last| last.segment + 1);
+        (0..segments).scan(0u64, |start, segment| {
+            let this = *start;
+            *start += Place::segment_len(segment) as u64;
+            u32::try_from(this).ok()
+        })
     }
 
     #[cold]
@@ -280,6 +276,23 @@ mod tests {
                 "index {index}"
             );
         }
+    }
+
+    #[test]
+    fn segment_starts_are_the_offset_zero_places() {
+        let starts: Vec<u32> = Segments::<crate::sync::AtomicU32>::segment_starts(5000).collect();
+        assert_eq!(starts[0], 0);
+        for (segment, &start) in starts.iter().enumerate() {
+            assert_eq!(
+                Place::of(start).map(|p| (p.segment, p.offset)),
+                Some((segment, 0))
+            );
+        }
+        let last = Place::of(4999).unwrap();
+        assert_eq!(starts.len(), last.segment + 1);
+        assert!(Segments::<crate::sync::AtomicU32>::segment_starts(0)
+            .next()
+            .is_none());
     }
 
     #[test]

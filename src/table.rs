@@ -134,11 +134,18 @@ impl AliasTableBuilder {
             futex: Futex::default(),
         };
         let preallocate = u32::try_from(self.capacity.min(max_refs as usize)).unwrap_or(max_refs);
-        // Best effort, as documented: a failure only means later growth.
-        let _ = table
-            .targets
-            .reserve(preallocate)
-            .and_then(|()| table.reverse.segments().reserve(preallocate));
+        // Both tables segment by segment, so that running out of memory
+        // leaves them with the same room. Best effort, as documented: a
+        // failure only means later growth.
+        for start in Segments::<TargetSlot>::segment_starts(preallocate) {
+            let grown = table
+                .targets
+                .grow_to(start)
+                .and_then(|()| table.reverse.segments().grow_to(start));
+            if grown.is_err() {
+                break;
+            }
+        }
         table
     }
 }
@@ -284,6 +291,11 @@ impl AliasTable {
             end => end,
         };
 
+        if let WalkEnd::Canonical(canonical) = end {
+            // Keep later pre-checks through `t` short.
+            compress(|i| self.slot_at(i), t, canonical);
+        }
+
         // Step 3: commit, then list.
         match alias_slot.complete(Edge::Alias(t), |word| self.futex.wake_all(word)) {
             Completion::Done => {}
@@ -321,15 +333,19 @@ impl AliasTable {
     }
 
     /// The post-check of the module's protocol: does `from`'s path lead
-    /// back to `alias`, whose edge is committed?
+    /// back to `alias`, whose edge is committed? Only a cycle through
+    /// `alias` is this call's error.
     fn check_no_cycle_through(&self, alias: ObjRef, from: u32) -> Result<(), AliasError> {
         // SeqCst: totally orders this fence with the fences of racing alias
         // calls; the last of them sees every committed edge of a cycle (see
         // the module's proof). The loads after it may then be Acquire.
         fence(Ordering::SeqCst);
         match walk(|i| self.slot_at(i), from, Some(alias.index())) {
-            WalkEnd::Stopped | WalkEnd::Cycle => Err(AliasError::Cycle(alias)),
-            WalkEnd::Canonical(_) | WalkEnd::Open(_) => Ok(()),
+            WalkEnd::Stopped => Err(AliasError::Cycle(alias)),
+            // A cycle further on that does not pass through `alias` was
+            // closed by other calls, and is theirs to report: the walk of
+            // the last of them to fence goes round it back to its own alias.
+            WalkEnd::Cycle | WalkEnd::Canonical(_) | WalkEnd::Open(_) => Ok(()),
         }
     }
 
@@ -591,13 +607,16 @@ impl AliasTable {
     /// order, each once.
     ///
     /// The result always holds `r` and every ref on `r`'s path to the
-    /// root, and every alias whose `alias` call returned before this call
-    /// began. It never holds a ref outside the root's tree.
+    /// root, and every ref whose path to the root consists of edges whose
+    /// `alias` calls returned before this call began. It never holds a ref
+    /// outside the root's tree, nor any ref twice.
     ///
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
-    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle (it has no root).
+    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle (it has no
+    ///   root), also when racing calls close one through the root during
+    ///   the search.
     ///
     /// # Examples
     ///
@@ -617,12 +636,12 @@ impl AliasTable {
             WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
             WalkEnd::Stopped => unreachable!("walk without a stop"),
         };
-        let mut members = Vec::new();
-        // `r`'s own path, by edges: its reverse listings may still be in
-        // flight in other threads, but the edges are already there.
+        // `r`'s own path by edges, bottom up. Their reverse listings may
+        // still be in flight in other threads, but the edges are there.
+        let mut path = Vec::new();
         let mut at = r.index();
         while at != root {
-            members.push(at);
+            path.push(at);
             match self.slot_at(at).edge() {
                 Edge::Alias(next) => at = next,
                 // Unreachable: the walk above reached `root` along these
@@ -630,21 +649,52 @@ impl AliasTable {
                 _ => break,
             }
         }
-        // Everything listed under the root. The root's tree cannot contain
-        // a cycle (every ref in it has a path to the root), so this ends.
-        let mut pending = vec![root];
-        while let Some(target) = pending.pop() {
-            self.reverse.for_each_alias(target, |alias| {
-                members.push(alias);
-                pending.push(alias);
-            });
+        let mut gathering = Gathering::new(root, &path);
+        self.gather(root, &mut gathering)
+            .map_err(|_| AliasError::Cycle(r))?;
+        // A path ref not reached from above is not listed yet: its subtree
+        // hangs from it alone, so gather it from there.
+        for position in (0..path.len()).rev() {
+            if !gathering.reached[position] {
+                gathering.reach(path[position]);
+                self.gather(path[position], &mut gathering)
+                    .map_err(|_| AliasError::Cycle(r))?;
+            }
         }
+        let mut members = gathering.members;
         members.sort_unstable();
-        members.dedup();
+        debug_assert!(
+            members.windows(2).all(|pair| pair[0] != pair[1]),
+            "a ref gathered twice"
+        );
         let mut equivalent = Vec::with_capacity(members.len() + 1);
         equivalent.push(self.ref_at(root));
         equivalent.extend(members.into_iter().map(|index| self.ref_at(index)));
         Ok(equivalent)
+    }
+
+    /// Adds every ref listed below `from` (depth first) to `gathering`.
+    ///
+    /// Every ref is in at most one list, so the only ref the search can meet
+    /// twice is the root, and only once the root's own edge has closed a
+    /// cycle through its tree (racing `alias` calls): that is the error.
+    fn gather(&self, from: u32, gathering: &mut Gathering) -> Result<(), ClosedCycle> {
+        let mut pending = vec![from];
+        let mut closed_cycle = false;
+        while let Some(target) = pending.pop() {
+            self.reverse.for_each_alias(target, |alias| {
+                if alias == gathering.root {
+                    closed_cycle = true;
+                } else {
+                    gathering.reach(alias);
+                    pending.push(alias);
+                }
+            });
+            if closed_cycle {
+                return Err(ClosedCycle);
+            }
+        }
+        Ok(())
     }
 
     /// How many refs have been registered (including any whose `register`
@@ -681,8 +731,8 @@ impl AliasTable {
 
     /// Bytes the tables hold: the allocated segments of both tables plus
     /// the table itself. Each registered ref costs
-    /// [`BYTES_PER_REF`](Self::BYTES_PER_REF); segments are allocated in
-    /// doubling sizes, so up to half of the last segment is headroom.
+    /// [`BYTES_PER_REF`](Self::BYTES_PER_REF); segments are allocated so
+    /// that at most 12.5% (plus 64 slots) of the slots are headroom.
     ///
     /// ```
     /// let table = halo_alias::AliasTable::new();
@@ -728,7 +778,11 @@ impl AliasTable {
     /// Calls `f` with every published ref and its direct edge.
     pub(crate) fn for_each_edge(&self, mut f: impl FnMut(ObjRef, Option<ObjRef>)) {
         for index in 0..self.registered.load(Ordering::Relaxed) {
-            let slot = self.slot_at(index);
+            // The count is Relaxed, so the slot's segment may not be
+            // visible yet; such a registration is still in flight.
+            let Some(slot) = self.targets.get(index) else {
+                continue;
+            };
             let Some(generation) = slot.generation() else {
                 continue; // registration still in flight
             };
@@ -742,6 +796,46 @@ impl AliasTable {
         }
     }
 }
+
+/// The state of one `equivalent` search.
+struct Gathering {
+    root: u32,
+    /// The searched ref's path to the root, sorted, with positions in `path`.
+    path_sorted: Vec<(u32, usize)>,
+    /// Which refs of the path the search has reached, by position in `path`.
+    reached: Vec<bool>,
+    members: Vec<u32>,
+}
+
+impl Gathering {
+    fn new(root: u32, path: &[u32]) -> Self {
+        let mut path_sorted: Vec<(u32, usize)> = path
+            .iter()
+            .enumerate()
+            .map(|(position, &index)| (index, position))
+            .collect();
+        path_sorted.sort_unstable();
+        Gathering {
+            root,
+            path_sorted,
+            reached: vec![false; path.len()],
+            members: Vec::new(),
+        }
+    }
+
+    fn reach(&mut self, index: u32) {
+        self.members.push(index);
+        if let Ok(found) = self
+            .path_sorted
+            .binary_search_by_key(&index, |&(ref_index, _)| ref_index)
+        {
+            self.reached[self.path_sorted[found].1] = true;
+        }
+    }
+}
+
+/// `equivalent` met its root again below itself.
+struct ClosedCycle;
 
 impl Default for AliasTable {
     fn default() -> Self {

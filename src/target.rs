@@ -27,7 +27,10 @@
 //! sleeper on the word. A completion that replaced `0` makes no syscall:
 //! nobody can be asleep on a word that never held `1`. Because the waiter
 //! flag and the edge share one word, the CAS order on it decides everything
-//! and no fence is needed.
+//! and no fence is needed. The flag is cleared only by the completion: a
+//! resolver that times out leaves it behind (clearing it could strand other
+//! sleepers that announced through the same flag), which costs that one
+//! completion a wake with nobody asleep.
 //!
 //! # The cache word
 //!
