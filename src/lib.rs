@@ -56,8 +56,9 @@
 //! * **Visibility.** A call that returned happens-before every call that
 //!   starts after it: `aliases(t)` includes every alias of `t` whose
 //!   `alias` call returned before it began, and `equivalent(r)` every ref
-//!   whose path to `r`'s root consists of edges whose `alias` calls returned
-//!   before it began (and all of `r`'s own path in any case); `resolve`
+//!   whose path to `r`'s root consists of edges that are on `r`'s own path
+//!   or whose `alias` calls returned before it began (and all of `r`'s own
+//!   path in any case); `resolve`
 //!   wakes as soon as the call that completes the path returns.
 //!
 //! # Progress and cost

@@ -607,8 +607,9 @@ impl AliasTable {
     /// order, each once.
     ///
     /// The result always holds `r` and every ref on `r`'s path to the
-    /// root, and every ref whose path to the root consists of edges whose
-    /// `alias` calls returned before this call began. It never holds a ref
+    /// root, and every ref whose path to the root consists of edges that
+    /// are on `r`'s path or whose `alias` calls returned before this call
+    /// began. It never holds a ref
     /// outside the root's tree, nor any ref twice.
     ///
     /// # Errors
