@@ -1,8 +1,13 @@
 //! Helpers shared by the integration tests: table configurations and
-//! whole-table snapshots.
+//! whole-table snapshots; for the stress tests, planned forests (`forest`)
+//! and run sizes, seeds and thread helpers (`stress`).
 
-// Each test binary uses its own subset of these helpers.
+// Each test binary uses its own subset of these helpers (the stress
+// submodules are unused by `errors` and `model`, for instance).
 #![allow(dead_code)]
+
+pub(crate) mod forest;
+pub(crate) mod stress;
 
 use std::time::Duration;
 
