@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 
 use crate::reverse::ReverseTable;
 use crate::segments::Segments;
-use crate::sync::{fence, spin_hint, AtomicU32, Futex, Ordering, SPIN_LIMIT};
+use crate::sync::{fence, spin_until, AtomicU32, Futex, Ordering};
 use crate::target::{Completion, Edge, TargetSlot, MAX_INDEX};
 use crate::walk::{compress, walk, WalkEnd};
 use crate::{AliasError, ObjRef};
@@ -509,11 +509,8 @@ impl AliasTable {
         deadline: Option<Instant>,
     ) -> Result<(), AliasError> {
         let slot = self.slot_at(open_end);
-        for _ in 0..SPIN_LIMIT {
-            if !matches!(slot.edge(), Edge::Open { .. }) {
-                return Ok(());
-            }
-            spin_hint();
+        if spin_until(|| !matches!(slot.edge(), Edge::Open { .. })) {
+            return Ok(());
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(AliasError::Timeout(r));

@@ -2,7 +2,8 @@
 //! with a resolver already waiting on `h`.
 //!
 //! `alias(h, g)`, `alias(g, f)` and `add_canonical(f)` run on three threads
-//! while a fourth blocks in `resolve(h)`. Whatever the interleaving:
+//! while a fourth blocks in `resolve(h)` (refs `h`, `g`, `f` have indexes
+//! 0, 1, 2). Whatever the interleaving:
 //!
 //! * every call returns `Ok`;
 //! * the resolver is woken and returns `Ok(f)` (a lost wake-up would leave
@@ -10,23 +11,30 @@
 //! * the tables end the same: `target(h) = g`, `target(g) = f`,
 //!   `target(f) = f`, `aliases(g) = [h]`, `aliases(f) = [g]`,
 //!   `aliases(h) = []`, and `h`, `g`, `f` all resolve to `f` (`try_resolve`
-//!   and `resolve`) and have `equivalent = [f, h, g]` (root first, then
-//!   index order: `h` is index 0, `g` index 1).
+//!   and `resolve`) and have `equivalent = [f, h, g]` (the root, then the
+//!   others in index order).
 //!
-//! `all_orderings_with_waiting_resolver` runs all four threads at once:
-//! exhaustive within preemption bound 2. The three `*_first` models
-//! complete one call before spawning the resolver and the other two
-//! writers, and explore those three threads within bound 3; together they
-//! cover every order of the three calls with a waiting resolver at a
-//! deeper bound than the four-thread model.
+//! * `all_orderings_with_waiting_resolver`: all four threads at once,
+//!   exhaustive within preemption bound 2, in both spawn orders. (Bound 3
+//!   passes too but takes about 2.7 million executions and 5 minutes per
+//!   order on two cores: `LOOM_MAX_PREEMPTIONS=3 scripts/loom.sh --test
+//!   resolve_orderings -- --exact all_orderings_with_waiting_resolver`.)
+//! * `alias_h_g_first`, `alias_g_f_first`, `add_canonical_f_first`: one
+//!   call completes on the main thread before the resolver and the other
+//!   two calls are spawned; those three threads are explored within bound
+//!   3, in both spawn orders. Every order of the three calls starts with
+//!   one of them, so together these cover every order of the three calls
+//!   with a waiting resolver, at a deeper bound than the four-thread model
+//!   (which alone also covers the calls overlapping each other).
 
 #![cfg(loom)]
 
 use halo_alias::{AliasTable, ObjRef};
-use loom::thread;
-use loom_tests::{equivalence_class, model, table_with};
+use loom_tests::{
+    equivalence_class, join_all, model_in_orders, spawn_all, table_with, task, Order,
+};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Call {
     AliasHG,
     AliasGF,
@@ -64,47 +72,52 @@ fn assert_final_tables(table: &AliasTable, [h, g, f]: [ObjRef; 3]) {
 
 /// Runs `first` (if any) on the main thread, then the resolver and the
 /// other calls each on its own thread; checks the outcome.
-fn orderings(first: Option<Call>) {
+fn orderings(first: Option<Call>, order: Order) {
     let (table, refs) = table_with::<3>();
     let [h, _, f] = refs;
     if let Some(call) = first {
         run(&table, refs, call);
     }
-    let resolver = {
+    let mut tasks = vec![{
         let table = table.clone();
-        thread::spawn(move || table.resolve(h))
-    };
-    let writers: Vec<_> = CALLS
-        .into_iter()
-        .filter(|call| !matches!(first, Some(done) if std::mem::discriminant(&done) == std::mem::discriminant(call)))
-        .map(|call| {
-            let table = table.clone();
-            thread::spawn(move || run(&table, refs, call))
-        })
-        .collect();
-    for writer in writers {
-        writer.join().unwrap();
+        task(move || Some(table.resolve(h)))
+    }];
+    for call in CALLS.into_iter().filter(|&call| Some(call) != first) {
+        let table = table.clone();
+        tasks.push(task(move || {
+            run(&table, refs, call);
+            None
+        }));
     }
-    assert_eq!(resolver.join().unwrap(), Ok(f));
+    let results = join_all(spawn_all(order, tasks));
+    assert_eq!(results[0], Some(Ok(f)), "the resolver");
     assert_final_tables(&table, refs);
 }
 
 #[test]
 fn all_orderings_with_waiting_resolver() {
-    model("all_orderings_with_waiting_resolver", 2, || orderings(None));
+    model_in_orders("all_orderings_with_waiting_resolver", 2, |order| {
+        orderings(None, order)
+    });
 }
 
 #[test]
 fn alias_h_g_first() {
-    model("alias_h_g_first", 3, || orderings(Some(Call::AliasHG)));
+    model_in_orders("alias_h_g_first", 3, |order| {
+        orderings(Some(Call::AliasHG), order)
+    });
 }
 
 #[test]
 fn alias_g_f_first() {
-    model("alias_g_f_first", 3, || orderings(Some(Call::AliasGF)));
+    model_in_orders("alias_g_f_first", 3, |order| {
+        orderings(Some(Call::AliasGF), order)
+    });
 }
 
 #[test]
 fn add_canonical_f_first() {
-    model("add_canonical_f_first", 3, || orderings(Some(Call::CanonicalF)));
+    model_in_orders("add_canonical_f_first", 3, |order| {
+        orderings(Some(Call::CanonicalF), order)
+    });
 }

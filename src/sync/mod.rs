@@ -14,18 +14,20 @@ pub(crate) use loom::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicUsize, Or
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
-/// How many times a resolver re-reads an open word before it sleeps.
+/// Re-checks `done` a few times with a spin hint between, before a caller
+/// commits to sleeping. Returns whether `done` became true.
 ///
 /// Completions usually land within a few hundred nanoseconds of each other;
 /// spinning briefly saves the syscall pair. Under loom a spin is only extra
-/// state to explore, so it is off.
-pub(crate) const SPIN_LIMIT: u32 = if cfg!(loom) { 0 } else { 64 };
-
-/// A processor hint inside a spin loop (a yield point under loom).
+/// state to explore, so `done` is checked once.
 #[inline]
-pub(crate) fn spin_hint() {
-    #[cfg(loom)]
-    loom::thread::yield_now();
+pub(crate) fn spin_until(mut done: impl FnMut() -> bool) -> bool {
     #[cfg(not(loom))]
-    std::hint::spin_loop();
+    for _ in 0..64 {
+        if done() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    done()
 }

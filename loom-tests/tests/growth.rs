@@ -1,0 +1,183 @@
+//! `register` growing the tables while other threads use fresh refs.
+//!
+//! Under `cfg(loom)` the tables' segments are tiny (see `src/segments.rs`):
+//! they hold indexes `[0]`, `[1]`, `[2, 3]`, `[4, 5]`, `[6..=9]`, ... A
+//! registrar that takes index 2 allocates the `[2, 3]` segment of the
+//! target and of the reverse table; two registrars racing for indexes 2
+//! and 3 may both allocate it, and one frees its copy. Other threads learn
+//! a fresh ref only by guessing its index (`ObjRef::new(index, 0)`); the
+//! table answers `UnknownRef` until the ref is published (its segment not
+//! yet visible, or its slot not yet published), changing nothing.
+//!
+//! * `alias_across_boundary`: `a` (0, canonical) and `b` (1) are
+//!   registered. One thread registers `c` (index 2, which starts a
+//!   segment) and calls `alias(c, a)`; one retries `alias(b, c)` until `c`
+//!   is known; one resolves `b`. All calls return `Ok`, the resolver
+//!   `Ok(a)`, and the tables end `b -> c -> a`, `aliases(a) = [c]`,
+//!   `aliases(c) = [b]`, `equivalent(b) = [a, b, c]`. Bound 2.
+//! * `two_registrars_race_for_segment`: as above, but two threads register
+//!   (indexes 2 and 3, one new segment, in either order) and alias their
+//!   ref to `a`, while a third tries `alias(b, ObjRef(3))` once (a ref in
+//!   the segment being grown): `Ok`, or `UnknownRef` with `b` unchanged.
+//!   Then (after linking `b` if that was too early) `b` resolves to `a`,
+//!   `aliases(a)` lists both fresh refs, and every ref's `equivalent` is
+//!   all four. Bound 2.
+//! * `registrars_straddle_boundary`: the same with `d` (index 2) also
+//!   registered first, so the two registrars take index 3 (an existing
+//!   segment) and index 4 (a new one), and the third thread tries to link
+//!   `b` to index 4. Bound 2.
+//! * `dot_racing_register`: `to_dot` while a ref that starts a segment is
+//!   registered. `to_dot` must not panic and must draw `a` and `b`.
+//!   Bound 10 (the execution count has stopped growing there).
+//!
+//! Each model runs in both spawn orders.
+
+#![cfg(loom)]
+
+use halo_alias::{AliasError, ObjRef};
+use loom_tests::{join_all, model_in_orders, spawn_all, table_with, task, Order};
+
+/// Calls `f` until it stops answering `UnknownRef` (the guessed ref is not
+/// registered yet), yielding in between.
+fn retry<T>(mut f: impl FnMut() -> Result<T, AliasError>) -> Result<T, AliasError> {
+    loop {
+        match f() {
+            Err(AliasError::UnknownRef(_)) => loom::thread::yield_now(),
+            other => return other,
+        }
+    }
+}
+
+#[test]
+fn alias_across_boundary() {
+    model_in_orders("alias_across_boundary", 2, |order| {
+        let (table, [a, b]) = table_with::<2>();
+        table.add_canonical(a).unwrap();
+        let c = ObjRef::new(2, 0);
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || {
+                    assert_eq!(table.register(), Ok(c));
+                    table.alias(c, a).map(|()| c)
+                })
+            },
+            {
+                let table = table.clone();
+                task(move || retry(|| table.alias(b, c)).map(|()| b))
+            },
+            {
+                let table = table.clone();
+                task(move || table.resolve(b))
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        assert_eq!(results, [Ok(c), Ok(b), Ok(a)]);
+        assert_eq!(table.len(), 3);
+        assert_eq!(table.target(b), Ok(Some(c)));
+        assert_eq!(table.target(c), Ok(Some(a)));
+        assert_eq!(table.aliases(a), Ok(vec![c]));
+        assert_eq!(table.aliases(c), Ok(vec![b]));
+        for r in [a, b, c] {
+            assert_eq!(table.try_resolve(r), Ok(Some(a)));
+            assert_eq!(table.equivalent(r), Ok(vec![a, b, c]));
+        }
+    });
+}
+
+/// `a` (0, canonical), `b` (1) and `extra` more refs registered; two
+/// threads register and alias their ref to `a`; a third tries once to
+/// link `b` to the later of the two fresh indexes (`UnknownRef` if it is
+/// too early, and then the main thread links it afterwards).
+fn two_registrars(order: Order, extra: u32) {
+    let (table, [a, b]) = table_with::<2>();
+    table.add_canonical(a).unwrap();
+    let mut class = vec![a, b];
+    for _ in 0..extra {
+        let r = table.register().unwrap();
+        table.alias(r, a).unwrap();
+        class.push(r);
+    }
+    let first = ObjRef::new(2 + extra, 0);
+    let second = ObjRef::new(3 + extra, 0);
+    let mut tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let table = table.clone();
+            task(move || {
+                let r = table.register()?;
+                table.alias(r, a).map(|()| r)
+            })
+        })
+        .collect();
+    tasks.push({
+        let table = table.clone();
+        task(move || table.alias(b, second).map(|()| second))
+    });
+    let results = join_all(spawn_all(order, tasks));
+    match results[2] {
+        Ok(linked) => assert_eq!(linked, second),
+        // Too early: the ref was not published yet, and nothing changed.
+        Err(AliasError::UnknownRef(r)) => {
+            assert_eq!(r, second);
+            assert_eq!(table.target(b), Ok(None));
+            table.alias(b, second).unwrap();
+        }
+        Err(other) => panic!("alias(b, {second:?}): {other:?}"),
+    }
+    assert_eq!(table.resolve(b), Ok(a));
+    let mut fresh = [results[0].unwrap(), results[1].unwrap()];
+    fresh.sort();
+    assert_eq!(fresh, [first, second]);
+    assert_eq!(table.len(), 4 + extra as usize);
+    assert_eq!(table.target(b), Ok(Some(second)));
+    assert_eq!(table.aliases(second), Ok(vec![b]));
+    class.extend(fresh);
+    let mut listed = class[2..].to_vec();
+    listed.sort();
+    assert_eq!(table.aliases(a), Ok(listed));
+    class.sort();
+    for &r in &class {
+        assert_eq!(table.try_resolve(r), Ok(Some(a)));
+        assert_eq!(table.equivalent(r), Ok(class.clone()));
+    }
+}
+
+#[test]
+fn two_registrars_race_for_segment() {
+    model_in_orders("two_registrars_race_for_segment", 2, |order| {
+        two_registrars(order, 0)
+    });
+}
+
+#[test]
+fn registrars_straddle_boundary() {
+    model_in_orders("registrars_straddle_boundary", 2, |order| {
+        two_registrars(order, 1)
+    });
+}
+
+/// `to_dot` reads the registered count (`Relaxed`) and then visits every
+/// index below it, so it can see a count that includes a ref whose segment
+/// it cannot see yet: it must skip that ref, not panic.
+#[test]
+fn dot_racing_register() {
+    model_in_orders("dot_racing_register", 10, |order| {
+        let (table, [a, b]) = table_with::<2>();
+        table.alias(b, a).unwrap();
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || table.register().map(|r| r.to_string()))
+            },
+            {
+                let table = table.clone();
+                task(move || Ok(table.to_dot()))
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        assert_eq!(results[0], Ok(ObjRef::new(2, 0).to_string()));
+        let dot = results[1].as_ref().unwrap();
+        assert!(dot.contains(&format!("\"{b}\" -> \"{a}\";")), "{dot}");
+        assert!(dot.contains(&format!("\"{a}\" [style=dashed];")), "{dot}");
+    });
+}
