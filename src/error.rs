@@ -7,8 +7,8 @@ use crate::ObjRef;
 /// Why an [`AliasTable`](crate::AliasTable) call was refused.
 ///
 /// A call that returns an error has changed nothing, with one documented
-/// exception: [`AliasError::Cycle`] from two `alias` calls that closed a
-/// cycle *concurrently* (see the crate's Consistency section).
+/// exception: [`AliasError::Cycle`] from racing `alias` calls that closed a
+/// cycle *together* (see the crate's Consistency section).
 ///
 /// ```
 /// use halo_alias::{AliasError, AliasTable};

@@ -40,9 +40,11 @@
 //!   the same tables, and every resolver that returns `Ok` returns the same
 //!   canonical ref. Of conflicting calls (`alias(a, b)` racing `alias(a, c)`
 //!   or `add_canonical(a)`) exactly one takes effect; every other returns
-//!   an error.
+//!   an error (none takes effect only if each of them would close a cycle).
 //! * **Idempotence.** Repeating a call that took effect returns `Ok` and
-//!   changes nothing.
+//!   changes nothing; the one exception is an `alias` whose edge lies on a
+//!   cycle that racing calls closed: its repeats return `Err(Cycle)`, so
+//!   that a retrying scheduler learns of the cycle.
 //! * **Errors change nothing.** Every error leaves both tables as they
 //!   were, with one exception: when racing `alias` calls close a cycle
 //!   *together*, each has already taken effect by the time the cycle exists.
@@ -53,8 +55,9 @@
 //! * **No hang on cycles.** Resolvers never sleep on a cycle: a path with a
 //!   cycle has no open end to sleep on, and a resolver asleep on an open end
 //!   that a cycle closes is woken and reports it.
-//! * **Visibility.** A call that returned happens-before every call that
-//!   starts after it: `aliases(t)` includes every alias of `t` whose
+//! * **Visibility.** A call that returned happens-before every call ordered
+//!   after it (on the same thread, or after any synchronisation: a join, a
+//!   channel, an RPC reply): `aliases(t)` includes every alias of `t` whose
 //!   `alias` call returned before it began, and `equivalent(r)` every ref
 //!   whose path to `r`'s root consists of edges that are on `r`'s own path
 //!   or whose `alias` calls returned before it began (and all of `r`'s own

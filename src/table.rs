@@ -107,7 +107,9 @@ pub struct AliasTableBuilder {
 
 impl AliasTableBuilder {
     /// Allocates room for `refs` refs up front (default 0). The table still
-    /// grows past it on demand. If memory runs out while preallocating, the
+    /// grows past it on demand. The room is real allocation (zeroed memory,
+    /// which most kernels back with pages only when first touched), and it
+    /// counts in [`AliasTable::memory_bytes`] whether used or not. If memory runs out while preallocating, the
     /// table keeps what it got and grows later like any other.
     pub fn capacity(mut self, refs: usize) -> Self {
         self.capacity = refs;
@@ -135,7 +137,7 @@ impl AliasTableBuilder {
         };
         let preallocate = u32::try_from(self.capacity.min(max_refs as usize)).unwrap_or(max_refs);
         // Both tables segment by segment, so that running out of memory
-        // leaves them with the same room. Best effort, as documented: a
+        // leaves them with (nearly) the same room. Best effort, as documented: a
         // failure only means later growth.
         for start in Segments::<TargetSlot>::segment_starts(preallocate) {
             let grown = table
@@ -204,7 +206,9 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::CapacityExhausted`]: the table holds `max_refs` refs,
-    ///   or memory for a new segment could not be had. Nothing changes.
+    ///   or memory for a new segment could not be had. The tables' contents
+    ///   do not change (a segment allocated before the failure is kept as
+    ///   room for later refs).
     ///
     /// # Examples
     ///
@@ -244,7 +248,9 @@ impl AliasTable {
 
     /// Records that `alias` refers to the same object as `target`.
     ///
-    /// Repeating a call that took effect returns `Ok` and changes nothing.
+    /// Repeating a call that took effect returns `Ok` and changes nothing,
+    /// unless its edge lies on a cycle that racing calls closed: then it
+    /// returns `Err(Cycle)` like the call that found the cycle.
     /// The call returns only once the reverse edge is listed, so an
     /// [`equivalent`](Self::equivalent) or [`aliases`](Self::aliases) that
     /// starts afterwards includes `alias`.
@@ -613,8 +619,8 @@ impl AliasTable {
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
     /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle (it has no
-    ///   root), also when racing calls close one through the root during
-    ///   the search.
+    ///   root). A cycle that racing calls close through the root during the
+    ///   search may also end it with this error.
     ///
     /// # Examples
     ///
@@ -730,7 +736,8 @@ impl AliasTable {
     /// Bytes the tables hold: the allocated segments of both tables plus
     /// the table itself. Each registered ref costs
     /// [`BYTES_PER_REF`](Self::BYTES_PER_REF); segments are allocated so
-    /// that at most 12.5% (plus 64 slots) of the slots are headroom.
+    /// that, past any capacity reserved up front, at most 12.5% (plus 64
+    /// slots) of the slots are headroom.
     ///
     /// ```
     /// let table = halo_alias::AliasTable::new();
