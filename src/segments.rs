@@ -184,6 +184,7 @@ impl<T: Slot> Segments<T> {
 
     /// Bytes held by allocated segments (the directory is inline).
     pub(crate) fn heap_bytes(&self) -> usize {
+        // Relaxed: a statistic; it orders nothing.
         self.bytes.load(Ordering::Relaxed)
     }
 }
@@ -208,7 +209,7 @@ impl<T> Drop for Segments<T> {
 impl<T> std::fmt::Debug for Segments<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Segments")
-            .field("bytes", &self.bytes.load(Ordering::Relaxed))
+            .field("bytes", &self.heap_bytes())
             .finish_non_exhaustive()
     }
 }

@@ -79,6 +79,8 @@ fn timed_wait(word: &AtomicU32, expected: u32, remaining: std::time::Duration) {
 fn timed_wait(word: &AtomicU32, expected: u32, remaining: std::time::Duration) {
     // No portable timed futex: poll. Only `resolve_timeout` comes here.
     let step = remaining.min(std::time::Duration::from_millis(1));
+    // Relaxed: only decides whether to nap; the caller re-checks the word
+    // with its own ordering after this returns.
     if word.load(super::Ordering::Relaxed) == expected {
         std::thread::sleep(step);
     }
