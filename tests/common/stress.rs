@@ -94,7 +94,7 @@ pub(crate) fn wait_until(condition: impl Fn() -> bool) {
     let mut spins = 0u32;
     while !condition() {
         spins = spins.wrapping_add(1);
-        if spins % (1 << 14) == 0 {
+        if spins.is_multiple_of(1 << 14) {
             thread::yield_now();
         } else {
             std::hint::spin_loop();
