@@ -1,57 +1,91 @@
-//! Single-threaded baseline figures for `AliasTable`: resolving completed
-//! chains of several lengths, and building h/g/f tasks.
+//! The contention suite: `AliasTable` against the designs a scheduler
+//! would otherwise use, in the same run, on the same workloads.
 //!
-//! `cargo bench --bench contention`; under `cargo test` each benchmark runs
-//! once as a smoke test.
+//! * Full suite: `cargo bench --bench contention`
+//! * Quick variant (under 3 minutes): `HALO_BENCH_QUICK=1 cargo bench --bench contention`
+//! * Report: `python3 benches/report.py --write BENCHMARKS.md`
+//!
+//! Under `cargo test` every benchmark runs once, on small inputs, as a
+//! smoke test. See `BENCHMARKS.md` for the workloads and the figures.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use halo_alias::{AliasTable, ObjRef};
-use std::hint::black_box;
+mod impls;
+mod workloads;
 
-/// A completed chain `refs[0] -> refs[1] -> ... -> refs[len]` (canonical).
-fn chain(table: &AliasTable, len: usize) -> Vec<ObjRef> {
-    let refs: Vec<ObjRef> = (0..=len).map(|_| table.register().unwrap()).collect();
-    for pair in refs.windows(2) {
-        table.alias(pair[0], pair[1]).unwrap();
-    }
-    table.add_canonical(refs[len]).unwrap();
-    refs
+use std::time::Duration;
+
+use criterion::{criterion_group, Criterion};
+
+use impls::{DashMapTables, Floor, Halo, RwLockTables, TwoMutex, UfRush};
+use workloads::{fan_in, insert, memory, mix, resolve, wake};
+
+fn config() -> Criterion {
+    let quick = std::env::var_os("HALO_BENCH_QUICK").is_some();
+    let (warm_up, measure) = if quick { (200, 600) } else { (1000, 3000) };
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(warm_up))
+        .measurement_time(Duration::from_millis(measure))
 }
 
-fn resolve_completed_chain(c: &mut Criterion) {
-    let mut group = c.benchmark_group("resolve");
-    group.throughput(Throughput::Elements(1));
-    for len in [1, 16, 1024] {
-        let table = AliasTable::new();
-        let refs = chain(&table, len);
-        let head = refs[0];
-        table.resolve(head).unwrap(); // the first resolution compresses the path
-        group.bench_with_input(BenchmarkId::new("AliasTable", len), &head, |b, &head| {
-            b.iter(|| table.resolve(black_box(head)).unwrap())
-        });
-    }
+fn insert(c: &mut Criterion) {
+    let mut group = c.benchmark_group("insert");
+    insert::run::<Halo>(&mut group);
+    insert::run::<TwoMutex>(&mut group);
+    insert::run::<RwLockTables>(&mut group);
+    insert::run::<DashMapTables>(&mut group);
+    insert::run::<Floor>(&mut group);
+    insert::run::<UfRush>(&mut group);
     group.finish();
 }
 
-fn build_tasks(c: &mut Criterion) {
-    const TASKS: usize = 1000;
-    let mut group = c.benchmark_group("h-g-f task");
-    group.throughput(Throughput::Elements(TASKS as u64));
-    group.bench_function("AliasTable", |b| {
-        b.iter(|| {
-            let table = AliasTable::new();
-            for _ in 0..TASKS {
-                let [h, g, f] = [(); 3].map(|()| table.register().unwrap());
-                table.alias(h, g).unwrap();
-                table.add_canonical(f).unwrap();
-                table.alias(g, f).unwrap();
-                black_box(table.resolve(h).unwrap());
-            }
-            table
-        })
-    });
+fn resolve(c: &mut Criterion) {
+    for length in resolve::LENGTHS {
+        let mut group = c.benchmark_group(format!("resolve-len{length}"));
+        resolve::run::<Halo>(&mut group, length);
+        resolve::run::<TwoMutex>(&mut group, length);
+        resolve::run::<RwLockTables>(&mut group, length);
+        resolve::run::<DashMapTables>(&mut group, length);
+        resolve::run::<Floor>(&mut group, length);
+        resolve::run::<UfRush>(&mut group, length);
+        group.finish();
+    }
+}
+
+fn fan_in(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fan-in");
+    fan_in::run::<Halo>(&mut group);
+    fan_in::run::<TwoMutex>(&mut group);
+    fan_in::run::<RwLockTables>(&mut group);
+    fan_in::run::<DashMapTables>(&mut group);
     group.finish();
 }
 
-criterion_group!(benches, resolve_completed_chain, build_tasks);
-criterion_main!(benches);
+fn scheduler_mix(c: &mut Criterion) {
+    let mut group = c.benchmark_group("scheduler-mix");
+    mix::run::<Halo>(&mut group);
+    mix::run::<TwoMutex>(&mut group);
+    mix::run::<RwLockTables>(&mut group);
+    mix::run::<DashMapTables>(&mut group);
+    group.finish();
+}
+
+fn wake_latency(c: &mut Criterion) {
+    let mut group = c.benchmark_group("wake-latency");
+    wake::run::<Halo>(&mut group);
+    wake::run::<TwoMutex>(&mut group);
+    wake::run::<RwLockTables>(&mut group);
+    wake::run::<DashMapTables>(&mut group);
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = insert, resolve, fan_in, scheduler_mix, wake_latency
+}
+
+fn main() {
+    memory::report();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

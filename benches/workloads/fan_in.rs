@@ -1,0 +1,39 @@
+//! fan-in: all threads alias fresh refs to one shared target (one hot
+//! reverse-table entry), then `equivalent` on it.
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Throughput};
+
+use super::{sized, thread_counts, timed_on_threads};
+use crate::impls::Scheduling;
+
+pub(crate) fn run<I: Scheduling>(group: &mut BenchmarkGroup<'_, WallTime>) {
+    let aliases_per_thread = sized(10_000, 50);
+    for &threads in thread_counts() {
+        // Elements: the aliases (register + alias each); the closing
+        // `equivalent` is inside the timed section too.
+        group.throughput(Throughput::Elements((threads * aliases_per_thread) as u64));
+        group.bench_function(BenchmarkId::new(I::NAME, threads), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let table = I::with_capacity(threads * aliases_per_thread + 1);
+                        let target = table.register();
+                        table.add_canonical(target);
+                        let mut elapsed = timed_on_threads(threads, |_| {
+                            for _ in 0..aliases_per_thread {
+                                let alias = table.register();
+                                table.alias(alias, target);
+                            }
+                        });
+                        let closing = std::time::Instant::now();
+                        let members = table.equivalent(target);
+                        elapsed += closing.elapsed();
+                        assert_eq!(members.len(), threads * aliases_per_thread + 1);
+                        elapsed
+                    })
+                    .sum()
+            })
+        });
+    }
+}
