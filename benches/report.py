@@ -6,16 +6,15 @@ Usage (from the crate root, after `cargo bench --bench contention`):
     python3 benches/report.py [--criterion-dir DIR] [--docs-dir DIR]
                               [--write BENCHMARKS.md] [--check]
 
-  --criterion-dir DIR  criterion output directory. Default: $CRITERION_HOME,
-                       else $CARGO_TARGET_DIR/criterion, else target/criterion
-                       in the crate root (the same search criterion does).
-  --docs-dir DIR       where the charts go (default: docs in the crate root):
-                       one <group>.svg per workload, plus memory.svg.
-  --write FILE         replace the text between `<!-- results:begin -->` and
-                       `<!-- results:end -->` in FILE with the tables instead of
-                       printing them; fails if FILE or the markers are missing.
-  --check              exit with status 1 if a workload or memory.json is
-                       missing (the report is still produced for the rest).
+  --criterion-dir DIR  criterion output (default, as criterion searches it:
+                       $CRITERION_HOME, $CARGO_TARGET_DIR/criterion, or
+                       target/criterion in the crate root)
+  --docs-dir DIR       chart output: <group>.svg per workload and memory.svg
+                       (default: docs in the crate root)
+  --write FILE         put the Markdown between `<!-- results:begin -->` and
+                       `<!-- results:end -->` in FILE instead of on stdout;
+                       fails, writing nothing, if FILE or a marker is missing
+  --check              exit 1 if any workload or memory.json is missing
 
 Input: <dir>/<group>/<implementation>/<threads>/new/{estimates,benchmark}.json
 (ids are read from benchmark.json) and <dir>/memory.json. Throughput groups
@@ -47,6 +46,10 @@ GROUPS = {
     "wake-latency": ("Wake latency", "latency"),
 }
 SUBJECT = "AliasTable"
+UNITS = {  # kind -> (axis label, direction, unit suffix)
+    "throughput": ("Throughput (M ops/s)", "higher is better", " M/s"),
+    "latency": ("Latency per round trip (µs)", "lower is better", " µs"),
+}
 # Okabe-Ito colours (colour-blind safe), one per implementation in every chart.
 STYLE = {  # implementation -> (colour, marker shape)
     "AliasTable": ("#D55E00", "circle"),
@@ -56,17 +59,14 @@ STYLE = {  # implementation -> (colour, marker shape)
     "Floor": ("#555555", "cross"),
     "UfRush": ("#E69F00", "down"),
 }
-EXTRA_COLOURS = ["#56B4E9", "#8C564B", "#17BECF", "#7F7F7F"]
+EXTRA_COLOURS = ["#56B4E9", "#8C564B", "#17BECF", "#7F7F7F"]  # for unknown implementations
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\""
 
 
 def default_criterion_dir():
     """Mirror criterion's own output-directory search."""
-    if os.environ.get("CRITERION_HOME"):
-        return Path(os.environ["CRITERION_HOME"])
-    if os.environ.get("CARGO_TARGET_DIR"):
-        return Path(os.environ["CARGO_TARGET_DIR"]) / "criterion"
-    return ROOT / "target" / "criterion"
+    home, target = os.environ.get("CRITERION_HOME"), os.environ.get("CARGO_TARGET_DIR")
+    return Path(home) if home else Path(target or ROOT / "target") / "criterion"
 
 
 def warn(msg):
@@ -81,17 +81,17 @@ def load_results(root):
         try:
             meta = json.loads(bench.read_text())
             est = json.loads((bench.parent / "estimates.json").read_text())["median"]
-        except (OSError, ValueError, KeyError) as err:
-            warn(f"skipping {bench.parent}: {err}")
+            ci, group, impl = est["confidence_interval"], meta["group_id"], str(meta["function_id"])
+            point = [est["point_estimate"], ci["lower_bound"], ci["upper_bound"]]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            warn(f"skipping {bench.parent}: {err!r}")
             continue
         tp = meta.get("throughput") or {}
         elements = tp.get("Elements") or (tp.get("ElementsAndBytes") or {}).get("elements")
         if not elements:
             warn(f"{bench.parent}: no Elements throughput, shown as missing")
-        ci = est["confidence_interval"]
-        point = (est["point_estimate"], ci["lower_bound"], ci["upper_bound"], elements)
         threads = str(meta.get("value_str") or "1")
-        results.setdefault(meta["group_id"], {}).setdefault(meta["function_id"], {})[threads] = point
+        results.setdefault(group, {}).setdefault(impl, {})[threads] = (*point, elements)
     return results
 
 
@@ -112,14 +112,12 @@ def impl_order(names):
 
 def style(name):
     """(colour, marker) for an implementation, stable across charts."""
-    if name in STYLE:
-        return STYLE[name]
-    return (EXTRA_COLOURS[sum(map(ord, name)) % len(EXTRA_COLOURS)], "circle")
+    return STYLE.get(name, (EXTRA_COLOURS[sum(map(ord, name)) % len(EXTRA_COLOURS)], "circle"))
 
 
-def thread_key(t):
-    """Sort thread counts numerically, non-numeric labels last."""
-    return (0, int(t), "") if t.isdigit() else (1, 0, t)
+def plural(t):
+    """Column heading for a thread count: "1 thread", "4 threads"."""
+    return f"{t} thread{'' if t == '1' else 's'}" if t.isdigit() else t
 
 
 def fmt(v):
@@ -132,18 +130,17 @@ def fmt(v):
     return f"{v:.3g}"
 
 
-def nice_ticks(vmax, count=5):
+def nice_ticks(vmax, count=6):
     """Ticks 0, step, ... covering vmax, with step in {1, 2, 2.5, 5} x 10^k."""
-    vmax = vmax if vmax > 0 else 1.0
-    raw = vmax / count
+    raw = (vmax if vmax > 0 else 1.0) / count
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    n = math.ceil(vmax / step - 1e-9)
-    return [round(i * step, 10) for i in range(n + 1)]
+    return [round(i * step, 10) for i in range(math.ceil(vmax / step - 1e-9) + 1)]
 
 
-def marker(shape, x, y, r, colour):
-    """SVG element for one data marker."""
+def marker(name, x, y):
+    """SVG element for one data marker of an implementation (larger for the subject)."""
+    (colour, shape), r = style(name), 6 if name == SUBJECT else 4.5
     common = f'fill="{colour}" stroke="#fff" stroke-width="1.2"'
     if shape == "circle":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" {common}/>'
@@ -159,100 +156,99 @@ def marker(shape, x, y, r, colour):
     return f'<polygon points="{coords}" {common}/>'
 
 
-def svg_doc(width, height, body):
-    """Wrap chart elements in an SVG document with a white background."""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" {FONT} font-size="12" fill="#222">\n'
-            f'<rect width="{width}" height="{height}" fill="#fff"/>\n'
-            + "\n".join(body) + "\n</svg>\n")
+def svg_doc(width, height, title, subtitle, body):
+    """Wrap chart elements in an SVG document with a white background and a heading."""
+    return "\n".join([
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" {FONT} font-size="12" fill="#222">',
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',
+        text(24, 30, title, 'font-size="18" font-weight="bold"'),
+        text(24, 50, subtitle, 'fill="#666"')] + body + ["</svg>\n"])
+
+
+def text(x, y, content, attrs=""):
+    """An SVG <text> element with escaped content."""
+    return f'<text x="{x:.1f}" y="{y:.1f}" {attrs}>{escape(str(content))}</text>'
+
+
+def stroke(name):
+    """Line attributes for an implementation: the subject thick, Floor dashed."""
+    emph = name == SUBJECT
+    dash = ' stroke-dasharray="6 4"' if name == "Floor" else ""
+    return (f'stroke="{style(name)[0]}" stroke-width="{3.5 if emph else 2}" '
+            f'opacity="{1 if emph else 0.85}"{dash}')
 
 
 def line_chart(title, kind, series, threads):
     """SVG line chart: one line per implementation over categorical thread counts."""
-    w, h, left, top, right, bottom = 760, 430, 78, 62, 600, 372
-    unit = "Latency per round trip (µs)" if kind == "latency" else "Throughput (M ops/s)"
-    better = "lower is better" if kind == "latency" else "higher is better"
+    w, h, left, top, right, bottom = 760, 430, 78, 70, 600, 372
+    unit, better, _ = UNITS[kind]
     ticks = nice_ticks(max(v[2] for s in series.values() for v in s.values()))
     xs = {t: left + (i + 0.5) * (right - left) / len(threads) for i, t in enumerate(threads)}
     y = lambda v: bottom - v / ticks[-1] * (bottom - top)  # noqa: E731
-    body = [f'<text x="{left}" y="28" font-size="18" font-weight="bold">{escape(title)}</text>',
-            f'<text x="{left}" y="47" fill="#666">Median of criterion samples, bars = 95% CI;'
-            f' {better}</text>']
+    body = []
     for t in ticks:
         body.append(f'<line x1="{left}" x2="{right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
                     f'stroke="{"#999" if t == 0 else "#e6e6e6"}"/>')
-        body.append(f'<text x="{left - 8}" y="{y(t) + 4:.1f}" text-anchor="end" '
-                    f'fill="#555">{t:g}</text>')
+        body.append(text(left - 8, y(t) + 4, f"{t:g}", 'text-anchor="end" fill="#555"'))
     for t, x in xs.items():
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 5}" stroke="#999"/>')
-        body.append(f'<text x="{x:.1f}" y="{bottom + 20}" text-anchor="middle" fill="#555">{escape(t)}</text>')
-    body.append(f'<text x="{(left + right) / 2}" y="{bottom + 44}" text-anchor="middle" '
-                f'font-size="13">Threads</text>')
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 5}" '
+                    'stroke="#999"/>')
+        body.append(text(x, bottom + 20, t, 'text-anchor="middle" fill="#555"'))
+    body.append(text((left + right) / 2, bottom + 44, "Threads",
+                     'text-anchor="middle" font-size="13"'))
     body.append(f'<text transform="translate(22 {(top + bottom) / 2}) rotate(-90)" '
                 f'text-anchor="middle" font-size="13">{escape(unit)}</text>')
-    names = [n for n in series if n != SUBJECT] + [n for n in series if n == SUBJECT]
-    for name in names:  # the subject last, so it is drawn on top
-        colour, shape = style(name)
-        emph = name == SUBJECT
-        dash = ' stroke-dasharray="6 4"' if name == "Floor" else ""
+    for name in sorted(series, key=lambda n: n == SUBJECT):  # the subject on top
         pts = [(xs[t], series[name].get(t)) for t in threads]
         run = []
         for x, v in pts + [(None, None)]:  # break the line at missing points
-            if v is None:
-                if len(run) > 1:
-                    body.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
-                                f'stroke-width="{3.5 if emph else 2}" stroke-linejoin="round" '
-                                f'opacity="{1 if emph else 0.85}"{dash}/>')
-                run = []
-            else:
+            if v is not None:
                 run.append(f"{x:.1f},{y(v[0]):.1f}")
-        for x, v in pts:
-            if v is None:
                 continue
-            cap = f'stroke="{colour}" stroke-width="1.2"'
-            body.append(f'<path d="M{x:.1f},{y(v[1]):.1f}V{y(v[2]):.1f}M{x - 4:.1f},{y(v[1]):.1f}'
-                        f'h8M{x - 4:.1f},{y(v[2]):.1f}h8" {cap}/>')
+            if len(run) > 1:
+                body.append(f'<polyline points="{" ".join(run)}" fill="none" '
+                            f'stroke-linejoin="round" {stroke(name)}/>')
+            run = []
+        for x, v in (p for p in pts if p[1] is not None):
+            lo, hi = y(v[1]), y(v[2])  # 95% CI whisker, then the marker with a tooltip
+            body.append(f'<path d="M{x:.1f},{lo:.1f}V{hi:.1f}M{x - 4:.1f},{lo:.1f}h8'
+                        f'M{x - 4:.1f},{hi:.1f}h8" stroke="{style(name)[0]}" stroke-width="1.2"/>')
             body.append(f'<g><title>{escape(name)}: {fmt(v[0])}</title>'
-                        f'{marker(shape, x, y(v[0]), 6 if emph else 4.5, colour)}</g>')
-    for i, name in enumerate(series):
-        colour, shape = style(name)
-        ly = top + 8 + i * 24
-        dash = ' stroke-dasharray="6 4"' if name == "Floor" else ""
-        weight = ' font-weight="bold"' if name == SUBJECT else ""
-        body.append(f'<line x1="{right + 24}" x2="{right + 56}" y1="{ly}" y2="{ly}" stroke="{colour}" '
-                    f'stroke-width="{3.5 if name == SUBJECT else 2}"{dash}/>')
-        body.append(marker(shape, right + 40, ly, 6 if name == SUBJECT else 4.5, colour))
-        body.append(f'<text x="{right + 64}" y="{ly + 4}"{weight}>{escape(name)}</text>')
-    return svg_doc(w, h, body)
+                        f'{marker(name, x, y(v[0]))}</g>')
+    for i, name in enumerate(series):  # legend
+        ly, bold = top + i * 24, 'font-weight="bold"' if name == SUBJECT else ""
+        body.append(f'<line x1="{right + 24}" x2="{right + 56}" y1="{ly}" y2="{ly}" '
+                    f'{stroke(name)}/>')
+        body.append(marker(name, right + 40, ly))
+        body.append(text(right + 64, ly + 4, name, bold))
+    sub = f"Median of criterion samples, whiskers = 95% CI; {better}"
+    return svg_doc(w, h, title, sub, body)
 
 
-def bar_chart(memory):
-    """SVG horizontal bar chart of bytes per reference."""
-    refs, data = memory.get("refs"), memory["bytes_per_ref"]
-    names = impl_order(data)
-    left, right, top, row = 110, 560, 66, 34
-    bottom = top + row * len(names)
-    ticks = nice_ticks(max(data.values()))
+def bar_chart(title, subtitle, axis, values, suffix):
+    """SVG horizontal bar chart, one bar per implementation; values {name: (v, lo, hi)}."""
+    left, right, top, row = 110, 560, 70, 34
+    bottom = top + row * len(values)
+    ticks = nice_ticks(max(v[2] for v in values.values()))
     x = lambda v: left + v / ticks[-1] * (right - left)  # noqa: E731
-    sub = f"{refs:,} references; lower is better" if refs else "lower is better"
-    body = [f'<text x="{left}" y="28" font-size="18" font-weight="bold">Memory per reference</text>',
-            f'<text x="{left}" y="47" fill="#666">{escape(sub)}</text>']
+    body = []
     for t in ticks:
         body.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 6}" y2="{bottom}" '
                     f'stroke="{"#999" if t == 0 else "#e6e6e6"}"/>')
-        body.append(f'<text x="{x(t):.1f}" y="{bottom + 18}" text-anchor="middle" fill="#555">{t:g}</text>')
-    for i, name in enumerate(names):
-        by, emph = top + i * row, name == SUBJECT
-        weight = ' font-weight="bold"' if emph else ""
-        body.append(f'<text x="{left - 10}" y="{by + row / 2 + 1:.1f}" text-anchor="end"{weight}>'
-                    f'{escape(name)}</text>')
-        body.append(f'<rect x="{left}" y="{by + 6}" width="{x(data[name]) - left:.1f}" '
+        body.append(text(x(t), bottom + 18, f"{t:g}", 'text-anchor="middle" fill="#555"'))
+    for i, name in enumerate(impl_order(values)):
+        (v, lo, hi), mid, emph = values[name], top + i * row + row / 2, name == SUBJECT
+        bold = 'font-weight="bold"' if emph else ""
+        body.append(text(left - 10, mid + 4, name, 'text-anchor="end" ' + bold))
+        body.append(f'<rect x="{left}" y="{mid - row / 2 + 8:.1f}" width="{x(v) - left:.1f}" '
                     f'height="{row - 16}" fill="{style(name)[0]}" opacity="{1 if emph else 0.8}"/>')
-        body.append(f'<text x="{x(data[name]) + 6:.1f}" y="{by + row / 2 + 1:.1f}"{weight}>'
-                    f'{fmt(data[name])} B</text>')
-    body.append(f'<text x="{(left + right) / 2}" y="{bottom + 42}" text-anchor="middle" '
-                f'font-size="13">Bytes per reference</text>')
-    return svg_doc(640, bottom + 60, body)
+        if hi > lo:  # 95% CI whisker
+            body.append(f'<path d="M{x(lo):.1f},{mid:.1f}H{x(hi):.1f}M{x(lo):.1f},{mid - 5:.1f}v10'
+                        f'M{x(hi):.1f},{mid - 5:.1f}v10" stroke="#333" stroke-width="1.2"/>')
+        body.append(text(x(max(v, hi)) + 6, mid + 4, f"{fmt(v)}{suffix}", bold))
+    body.append(text((left + right) / 2, bottom + 42, axis, 'text-anchor="middle" font-size="13"'))
+    return svg_doc(640, bottom + 60, title, subtitle, body)
 
 
 def group_table(group, title, kind, series, threads, image):
@@ -262,7 +258,7 @@ def group_table(group, title, kind, series, threads, image):
             if kind == "latency" else
             "Median throughput, M ops/s (higher is better). Ratio rows are "
             "*AliasTable throughput / baseline throughput*, so > 1 means AliasTable is faster.")
-    heads = [f"{t} thread{'' if t == '1' else 's'}" if t.isdigit() else t for t in threads]
+    heads = [plural(t) for t in threads]
     lines = [f"### {title} (`{group}`)", "", what, "",
              "| Implementation | " + " | ".join(heads) + " |",
              "|---|" + "---:|" * len(threads)]
@@ -272,13 +268,11 @@ def group_table(group, title, kind, series, threads, image):
         lines.append(f"| {label} | " + " | ".join(fmt(value(name, t)) for t in threads) + " |")
     if SUBJECT in series:
         for base in (n for n in series if n != SUBJECT):
-            cells = []
-            for t in threads:
-                a, b = value(SUBJECT, t), value(base, t)
-                r = None if a is None or b is None else (b / a if kind == "latency" else a / b)
-                cells.append("—" if r is None else f"{r:.2f}×")
+            pairs = [(value(SUBJECT, t), value(base, t)) for t in threads]
+            cells = ["—" if a is None or b is None else
+                     f"{b / a if kind == 'latency' else a / b:.2f}×" for a, b in pairs]
             lines.append(f"| *{SUBJECT} / {base}* | " + " | ".join(cells) + " |")
-    return "\n".join(lines + ["", f"![{title}: {kind} by thread count]({image})", ""])
+    return "\n".join(lines + ["", f"![{title} chart]({image})", ""])
 
 
 def memory_table(memory, image):
@@ -294,6 +288,12 @@ def memory_table(memory, image):
         label = f"**{name}**" if name == SUBJECT else name
         lines.append(f"| {label} | {fmt(data[name])} | {rel} |")
     return "\n".join(lines + ["", f"![Memory per reference]({image})", ""])
+
+
+def save(path, svg):
+    """Write one chart, creating its directory on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(svg, encoding="utf-8")
 
 
 def build(crit_dir, docs_dir, link_base):
@@ -312,18 +312,25 @@ def build(crit_dir, docs_dir, link_base):
             sections.append(f"_{title} (`{group}`): no results, skipped._\n")
             missing.append(group)
             continue
-        threads = sorted({t for s in series.values() for t in s}, key=thread_key)
-        docs_dir.mkdir(parents=True, exist_ok=True)
-        (docs_dir / f"{group}.svg").write_text(line_chart(title, kind, series, threads), encoding="utf-8")
+        threads = sorted({t for s in series.values() for t in s},  # numerically, then others
+                         key=lambda t: (0, int(t), "") if t.isdigit() else (1, 0, t))
+        if len(threads) > 1:
+            svg = line_chart(title, kind, series, threads)
+        else:  # one thread count (e.g. wake-latency's ping-pong pair): bars read better
+            axis, better, suffix = UNITS[kind]
+            sub = f"Median at {plural(threads[0])}, whiskers = 95% CI; {better}"
+            svg = bar_chart(title, sub, axis, {n: s[threads[0]] for n, s in series.items()}, suffix)
+        save(docs_dir / f"{group}.svg", svg)
         sections.append(group_table(group, title, kind, series, threads, link(f"{group}.svg")))
     try:
         memory = json.loads((crit_dir / "memory.json").read_text())
-        if not memory.get("bytes_per_ref"):
-            raise ValueError("no bytes_per_ref")
-        docs_dir.mkdir(parents=True, exist_ok=True)
-        (docs_dir / "memory.svg").write_text(bar_chart(memory), encoding="utf-8")
+        memory["bytes_per_ref"] = {k: float(v) for k, v in memory["bytes_per_ref"].items()}
+        sub = (f"{memory['refs']:,} references; " if memory.get("refs") else "") + "lower is better"
+        bars = {n: (v, v, v) for n, v in memory["bytes_per_ref"].items()}
+        save(docs_dir / "memory.svg", bar_chart("Memory per reference", sub,
+                                                "Bytes per reference", bars, " B"))
         sections.append(memory_table(memory, link("memory.svg")))
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         warn(f"memory.json unusable ({err}), skipped")
         sections.append("_Memory per reference: no results, skipped._\n")
         missing.append("memory")
@@ -347,11 +354,12 @@ def splice(path, markdown=""):
 
 def main():
     """Parse arguments, build the report, print or write it."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--criterion-dir", type=Path, default=default_criterion_dir())
-    ap.add_argument("--docs-dir", type=Path, default=ROOT / "docs")
+    ap = argparse.ArgumentParser(description=__doc__, usage=argparse.SUPPRESS,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--criterion-dir", type=Path, default=default_criterion_dir(), metavar="DIR")
+    ap.add_argument("--docs-dir", type=Path, default=ROOT / "docs", metavar="DIR")
     ap.add_argument("--write", type=Path, metavar="FILE")
-    ap.add_argument("--check", action="store_true", help="fail if any workload is missing")
+    ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     if not args.criterion_dir.is_dir():
         warn(f"{args.criterion_dir} is not a directory; run `cargo bench --bench contention` first")
@@ -360,7 +368,7 @@ def main():
         return 1
     link_base = args.write.resolve().parent if args.write else ROOT
     markdown, missing = build(args.criterion_dir, args.docs_dir.resolve(), link_base)
-    if len(missing) == len(GROUPS) + 1:
+    if len(missing) == len(GROUPS) + 1:  # charts may exist, but no text is worth writing
         warn(f"no usable results under {args.criterion_dir}; nothing to report")
         return 1
     if args.write:
