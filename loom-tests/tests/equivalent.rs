@@ -13,7 +13,7 @@
 //!   before the reader began.
 //!
 //! The writers return `Ok` and the final `equivalent` of every ref is
-//! `[f, g, h, x]`. Exhaustive within preemption bound 3, in both spawn
+//! `[f, g, h, x]`. Exhaustive within preemption bound 2, in both spawn
 //! orders.
 
 #![cfg(loom)]
@@ -43,7 +43,7 @@ fn final_path(table: &AliasTable, from: ObjRef) -> Vec<ObjRef> {
 
 #[test]
 fn equivalent_during_build() {
-    model_in_orders("equivalent_during_build", 3, |order| {
+    model_in_orders("equivalent_during_build", 2, |order| {
         let (table, [f, g, h, x]) = table_with::<4>();
         table.alias(x, g).unwrap();
         let tasks = vec![
@@ -97,5 +97,45 @@ fn equivalent_during_build() {
         for r in [f, g, h, x] {
             assert_eq!(table.equivalent(r), Ok(vec![f, g, h, x]));
         }
+    });
+}
+
+/// Regression (found by the scheduler-mix benchmark): a resolver that sees
+/// the edges `h -> g -> f` before `alias(g, f)` or `alias(h, g)` has listed
+/// them must still find `h` and `g` in `equivalent(f)` afterwards, because
+/// every call that follows an edge finishes its listing first. Exhaustive
+/// within preemption bound 2.
+#[test]
+fn equivalent_after_resolve() {
+    model_in_orders("equivalent_after_resolve", 2, |order| {
+        let (table, [f, g, h]) = table_with::<3>();
+        table.add_canonical(f).unwrap();
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || Done::Call(table.alias(g, f)))
+            },
+            {
+                let table = table.clone();
+                task(move || Done::Call(table.alias(h, g)))
+            },
+            {
+                let table = table.clone();
+                task(move || {
+                    let resolved = table.resolve(h);
+                    assert_eq!(resolved, Ok(f));
+                    Done::Equivalent(table.equivalent(f))
+                })
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        assert_eq!(
+            results,
+            [
+                Done::Call(Ok(())),
+                Done::Call(Ok(())),
+                Done::Equivalent(Ok(vec![f, g, h]))
+            ]
+        );
     });
 }
