@@ -49,8 +49,10 @@ impl Aliasing for DashMapTables {
     }
 
     fn alias(&self, alias: u32, target: u32) {
-        self.targets.insert(alias, target);
+        // Reverse edge first: a resolver that sees the target must find the
+        // reverse edge too (the other order loses it from `equivalent`).
         self.reverse.entry(target).or_default().push(alias);
+        self.targets.insert(alias, target);
         self.completed();
     }
 
