@@ -57,14 +57,12 @@
 //!   that a cycle closes is woken and reports it.
 //! * **Visibility.** A call that returned happens-before every call ordered
 //!   after it (on the same thread, or after any synchronisation: a join, a
-//!   channel, an RPC reply). Every edge that such a call reported or
-//!   followed counts too: `aliases(t)` includes every alias of `t` whose
-//!   `alias` call returned, or whose edge a `target`, `resolve`,
-//!   `try_resolve` or `equivalent` call followed, before it began; so
-//!   `equivalent(c)` after `resolve(r) == Ok(c)` includes `r` and its whole
-//!   path. `equivalent(r)` includes every ref whose path to the root
-//!   consists of such edges or of edges on `r`'s own path. `resolve` wakes
-//!   as soon as the call that completes the path has listed its edge.
+//!   channel, an RPC reply): `aliases(t)` includes every alias of `t` whose
+//!   `alias` call returned before it began, and `equivalent(r)` every ref
+//!   whose path to `r`'s root consists of edges that are on `r`'s own path
+//!   or whose `alias` calls returned before it began (and all of `r`'s own
+//!   path in any case); `resolve`
+//!   wakes as soon as the call that completes the path returns.
 //!
 //! # Progress and cost
 //!

@@ -12,10 +12,8 @@
 //! 2. **Pre-check:** walk from `t`. Reaching `a` means the cycle is already
 //!    visible: return `Err(Cycle)` having written nothing. Reaching a
 //!    canonical ref means `t`'s path is final, so no cycle is possible.
-//! 3. **Commit:** mark `a` unlisted, CAS `a`'s edge from open to
-//!    `Alias(t)`, list `a` in `t`'s reverse list and mark it listed, then
-//!    wake sleepers if the flag was set. Any reader that follows the edge
-//!    while the listing is in flight finishes it first (see `target`).
+//! 3. **Commit:** CAS `a`'s edge from open to `Alias(t)` (waking sleepers
+//!    if the flag was set), then list `a` in `t`'s reverse list.
 //! 4. **Post-check** (only if step 2 ended at an open ref `e`): a SeqCst
 //!    fence, then walk from `e`. Reaching `a` means racing calls closed a
 //!    cycle together: return `Err(Cycle)`. The edge stays: it has already
@@ -59,7 +57,7 @@ use crate::reverse::ReverseTable;
 use crate::segments::Segments;
 use crate::sync::{fence, spin_until, AtomicU32, Futex, Ordering};
 use crate::target::{Completion, Edge, TargetSlot, MAX_INDEX};
-use crate::walk::{Paths, WalkEnd};
+use crate::walk::{compress, walk, WalkEnd};
 use crate::{AliasError, ObjRef};
 
 /// Lock-free alias tables: which ref aliases which, and which are canonical.
@@ -293,7 +291,7 @@ impl AliasTable {
         }
 
         // Step 2: refuse a cycle that is already visible.
-        let end = match self.paths().walk(t, Some(a)) {
+        let end = match walk(|i| self.slot_at(i), t, Some(a)) {
             WalkEnd::Stopped => return Err(AliasError::Cycle(alias)),
             WalkEnd::Cycle => return Err(AliasError::Cycle(target)),
             end => end,
@@ -301,20 +299,15 @@ impl AliasTable {
 
         if let WalkEnd::Canonical(canonical) = end {
             // Keep later pre-checks through `t` short.
-            self.paths().compress(t, canonical);
+            compress(|i| self.slot_at(i), t, canonical);
         }
 
-        // Step 3: mark, commit, list, then wake (see `target`'s cache word).
-        alias_slot.mark_unlisted();
-        match alias_slot.complete(Edge::Alias(t)) {
-            Completion::Done { sleepers } => {
-                self.paths().list(a, alias_slot, t);
-                if sleepers {
-                    self.futex.wake_all(alias_slot.edge_word());
-                }
-            }
+        // Step 3: commit, then list.
+        match alias_slot.complete(Edge::Alias(t), |word| self.futex.wake_all(word)) {
+            Completion::Done => {}
             Completion::AlreadySet(set) => return self.alias_already_set(alias, target, set),
         }
+        self.reverse.insert(t, a);
 
         // Step 4: a cycle closed by racing calls.
         match end {
@@ -333,8 +326,7 @@ impl AliasTable {
         match set {
             // Step 5: a repeat (or a twin racing us) that took effect.
             Edge::Alias(existing) if existing == target.index() => {
-                let alias_slot = self.slot_at(alias.index());
-                self.paths().list(alias.index(), alias_slot, existing);
+                self.reverse.insert(existing, alias.index());
                 self.check_no_cycle_through(alias, existing)
             }
             Edge::Alias(existing) => Err(AliasError::AlreadyAliased {
@@ -354,7 +346,7 @@ impl AliasTable {
         // calls; the last of them sees every committed edge of a cycle (see
         // the module's proof). The loads after it may then be Acquire.
         fence(Ordering::SeqCst);
-        match self.paths().walk(from, Some(alias.index())) {
+        match walk(|i| self.slot_at(i), from, Some(alias.index())) {
             WalkEnd::Stopped => Err(AliasError::Cycle(alias)),
             // A cycle further on that does not pass through `alias` was
             // closed by other calls, and is theirs to report: the walk of
@@ -382,14 +374,8 @@ impl AliasTable {
     /// ```
     pub fn add_canonical(&self, r: ObjRef) -> Result<(), AliasError> {
         let slot = self.slot(r)?;
-        match slot.complete(Edge::Canonical) {
-            Completion::Done { sleepers } => {
-                if sleepers {
-                    self.futex.wake_all(slot.edge_word());
-                }
-                Ok(())
-            }
-            Completion::AlreadySet(Edge::Canonical) => Ok(()),
+        match slot.complete(Edge::Canonical, |word| self.futex.wake_all(word)) {
+            Completion::Done | Completion::AlreadySet(Edge::Canonical) => Ok(()),
             Completion::AlreadySet(Edge::Alias(existing)) => Err(AliasError::AlreadyAliased {
                 alias: r,
                 existing: self.ref_at(existing),
@@ -423,7 +409,7 @@ impl AliasTable {
         if let Some(canonical) = Self::resolved_in_one_step(slot, r.index()) {
             return Ok(Some(self.ref_at(canonical)));
         }
-        match self.paths().walk(r.index(), None) {
+        match walk(|i| self.slot_at(i), r.index(), None) {
             WalkEnd::Canonical(canonical) => Ok(Some(self.finish_resolve(r, canonical))),
             WalkEnd::Open(_) => Ok(None),
             WalkEnd::Cycle => Err(AliasError::Cycle(r)),
@@ -492,7 +478,7 @@ impl AliasTable {
         }
         let mut from = r.index();
         loop {
-            match self.paths().walk(from, None) {
+            match walk(|i| self.slot_at(i), from, None) {
                 WalkEnd::Canonical(canonical) => return Ok(self.finish_resolve(r, canonical)),
                 WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
                 WalkEnd::Open(open_end) => {
@@ -516,7 +502,7 @@ impl AliasTable {
     }
 
     fn finish_resolve(&self, r: ObjRef, canonical: u32) -> ObjRef {
-        self.paths().compress(r.index(), canonical);
+        compress(|i| self.slot_at(i), r.index(), canonical);
         self.ref_at(canonical)
     }
 
@@ -583,15 +569,8 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn target(&self, r: ObjRef) -> Result<Option<ObjRef>, AliasError> {
-        let slot = self.slot(r)?;
-        Ok(match slot.edge() {
-            Edge::Alias(target) => {
-                // Like every call that reports an edge: list it first.
-                if slot.cache() == crate::target::Cache::Unlisted {
-                    self.paths().list(r.index(), slot, target);
-                }
-                Some(self.ref_at(target))
-            }
+        Ok(match self.slot(r)?.edge() {
+            Edge::Alias(target) => Some(self.ref_at(target)),
             Edge::Canonical => Some(r),
             Edge::Open { .. } => None,
         })
@@ -632,9 +611,9 @@ impl AliasTable {
     ///
     /// The result always holds `r` and every ref on `r`'s path to the
     /// root, and every ref whose path to the root consists of edges that
-    /// are on `r`'s path, or whose `alias` calls returned (or that another
-    /// call reported or followed) before this call began. It never holds a
-    /// ref outside the root's tree, nor any ref twice.
+    /// are on `r`'s path or whose `alias` calls returned before this call
+    /// began. It never holds a ref
+    /// outside the root's tree, nor any ref twice.
     ///
     /// # Errors
     ///
@@ -656,24 +635,41 @@ impl AliasTable {
     /// ```
     pub fn equivalent(&self, r: ObjRef) -> Result<Vec<ObjRef>, AliasError> {
         self.slot(r)?;
-        let root = match self.paths().walk(r.index(), None) {
+        let root = match walk(|i| self.slot_at(i), r.index(), None) {
             WalkEnd::Canonical(root) | WalkEnd::Open(root) => root,
             WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
             WalkEnd::Stopped => unreachable!("walk without a stop"),
         };
-        // The walk listed every edge it followed, and a cached path is
-        // listed throughout, so `r` and its whole path hang below the root.
-        let mut members = Vec::new();
-        self.gather(root, &mut members)
+        // `r`'s own path by edges, bottom up. Their reverse listings may
+        // still be in flight in other threads, but the edges are there.
+        let mut path = Vec::new();
+        let mut at = r.index();
+        while at != root {
+            path.push(at);
+            match self.slot_at(at).edge() {
+                Edge::Alias(next) => at = next,
+                // Unreachable: the walk above reached `root` along these
+                // final edges.
+                _ => break,
+            }
+        }
+        let mut gathering = Gathering::new(root, &path);
+        self.gather(root, &mut gathering)
             .map_err(|_| AliasError::Cycle(r))?;
+        // A path ref not reached from above is not listed yet: its subtree
+        // hangs from it alone, so gather it from there.
+        for position in (0..path.len()).rev() {
+            if !gathering.reached[position] {
+                gathering.reach(path[position]);
+                self.gather(path[position], &mut gathering)
+                    .map_err(|_| AliasError::Cycle(r))?;
+            }
+        }
+        let mut members = gathering.members;
         members.sort_unstable();
         debug_assert!(
             members.windows(2).all(|pair| pair[0] != pair[1]),
             "a ref gathered twice"
-        );
-        debug_assert!(
-            r.index() == root || members.binary_search(&r.index()).is_ok(),
-            "equivalent misses the ref it started from"
         );
         let mut equivalent = Vec::with_capacity(members.len() + 1);
         equivalent.push(self.ref_at(root));
@@ -681,20 +677,20 @@ impl AliasTable {
         Ok(equivalent)
     }
 
-    /// Adds every ref listed below `root` (depth first) to `members`.
+    /// Adds every ref listed below `from` (depth first) to `gathering`.
     ///
     /// Every ref is in at most one list, so the only ref the search can meet
     /// twice is the root, and only once the root's own edge has closed a
     /// cycle through its tree (racing `alias` calls): that is the error.
-    fn gather(&self, root: u32, members: &mut Vec<u32>) -> Result<(), ClosedCycle> {
-        let mut pending = vec![root];
+    fn gather(&self, from: u32, gathering: &mut Gathering) -> Result<(), ClosedCycle> {
+        let mut pending = vec![from];
         let mut closed_cycle = false;
         while let Some(target) = pending.pop() {
             self.reverse.for_each_alias(target, |alias| {
-                if alias == root {
+                if alias == gathering.root {
                     closed_cycle = true;
                 } else {
-                    members.push(alias);
+                    gathering.reach(alias);
                     pending.push(alias);
                 }
             });
@@ -773,16 +769,9 @@ impl AliasTable {
     /// The slot at an index that an edge or a list points to: registered.
     #[inline]
     pub(crate) fn slot_at(&self, index: u32) -> &TargetSlot {
-        self.paths().slot(index)
-    }
-
-    /// Both tables, for walks.
-    #[inline]
-    fn paths(&self) -> Paths<'_> {
-        Paths {
-            targets: &self.targets,
-            reverse: &self.reverse,
-        }
+        self.targets
+            .get(index)
+            .expect("edges and lists only point to registered refs, whose segments exist")
     }
 
     /// The ref registered at `index`.
@@ -809,6 +798,43 @@ impl AliasTable {
                 Edge::Open { .. } => None,
             };
             f(r, target);
+        }
+    }
+}
+
+/// The state of one `equivalent` search.
+struct Gathering {
+    root: u32,
+    /// The searched ref's path to the root, sorted, with positions in `path`.
+    path_sorted: Vec<(u32, usize)>,
+    /// Which refs of the path the search has reached, by position in `path`.
+    reached: Vec<bool>,
+    members: Vec<u32>,
+}
+
+impl Gathering {
+    fn new(root: u32, path: &[u32]) -> Self {
+        let mut path_sorted: Vec<(u32, usize)> = path
+            .iter()
+            .enumerate()
+            .map(|(position, &index)| (index, position))
+            .collect();
+        path_sorted.sort_unstable();
+        Gathering {
+            root,
+            path_sorted,
+            reached: vec![false; path.len()],
+            members: Vec::new(),
+        }
+    }
+
+    fn reach(&mut self, index: u32) {
+        self.members.push(index);
+        if let Ok(found) = self
+            .path_sorted
+            .binary_search_by_key(&index, |&(ref_index, _)| ref_index)
+        {
+            self.reached[self.path_sorted[found].1] = true;
         }
     }
 }

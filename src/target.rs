@@ -34,28 +34,12 @@
 //!
 //! # The cache word
 //!
-//! | value   | state       | meaning                                            |
-//! |---------|-------------|----------------------------------------------------|
-//! | `0`     | `Listed`    | nothing cached; if the ref is an alias, it is listed in its target's reverse list |
-//! | `1`     | `Unlisted`  | the ref's `alias` call may still be listing it      |
-//! | `c + 2` | `Canonical` | the path ends at canonical ref `c`, and every ref on it is listed |
-//!
-//! **Listing before anyone relies on an edge.** `alias` marks the word
-//! `Unlisted` *before* the CAS that sets the edge, lists the ref, then CASes
-//! `Unlisted -> Listed`. So a reader that sees the edge (Acquire) sees
-//! `Unlisted` or a later value, and a reader that sees `Unlisted` finishes
-//! the listing itself (it is idempotent and helpable: see `reverse`) before
-//! it relies on the edge. Hence every call that returns having followed an
-//! edge `a -> t` leaves `a` listed under `t`: an `equivalent(c)` after a
-//! `resolve(a) == c` includes `a`. A mark made by an `alias` call that then
-//! lost its CAS is stale but harmless: it only makes a reader check a
-//! listing that is already there.
-//!
-//! `Canonical` is written only after `c` was seen canonical and the path
-//! listed; a path that reaches a canonical ref never changes again, so
-//! every writer writes the same value. The cache holds canonical refs only:
-//! it never points into an unfinished path, which keeps cycle detection on
-//! unfinished paths exact.
+//! `0` or `c + 1`, where `c` is the canonical ref at the end of this ref's
+//! path. It is written only after `c` was seen canonical, and a path that
+//! reaches a canonical ref never changes again, so every writer writes the
+//! same value and a set cache is never wrong. It holds canonical refs only:
+//! a cache never points into an unfinished path, which keeps cycle detection
+//! on unfinished paths exact.
 //!
 //! # The generation word
 //!
@@ -71,21 +55,6 @@ const OPEN: u32 = 0;
 const OPEN_WAITED: u32 = 1;
 const CANONICAL: u32 = 2;
 const ALIAS_BASE: u32 = 3;
-
-const LISTED: u32 = 0;
-const UNLISTED: u32 = 1;
-const CANONICAL_BASE: u32 = 2;
-
-/// A decoded cache word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cache {
-    /// Nothing cached; an alias ref is listed.
-    Listed,
-    /// The ref's listing may be in flight.
-    Unlisted,
-    /// The path ends at this canonical ref and is listed throughout.
-    Canonical(u32),
-}
 
 /// A decoded edge word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,9 +96,8 @@ impl Edge {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub(crate) enum Completion {
-    /// The word was open and now holds the new edge. If `sleepers`, the
-    /// caller must wake the word (`Futex::wake_all`) once it may be relied on.
-    Done { sleepers: bool },
+    /// The word was open and now holds the new edge.
+    Done,
     /// The word already held an edge, which is returned.
     AlreadySet(Edge),
 }
@@ -167,9 +135,10 @@ impl TargetSlot {
         &self.edge
     }
 
-    /// Sets the edge if it is still open.
+    /// Sets the edge if it is still open, calling `wake` with the word if
+    /// the value it replaced announced sleepers.
     #[inline]
-    pub(crate) fn complete(&self, edge: Edge) -> Completion {
+    pub(crate) fn complete(&self, edge: Edge, wake: impl FnOnce(&AtomicU32)) -> Completion {
         debug_assert!(!matches!(edge, Edge::Open { .. }));
         let mut current = self.edge.load(Ordering::Acquire);
         loop {
@@ -181,7 +150,12 @@ impl TargetSlot {
                         Ordering::AcqRel,
                         Ordering::Acquire,
                     ) {
-                        Ok(_) => return Completion::Done { sleepers: waited },
+                        Ok(_) => {
+                            if waited {
+                                wake(&self.edge);
+                            }
+                            return Completion::Done;
+                        }
                         // The waiter flag was set or the edge completed
                         // under us: decide again on the new value.
                         Err(now) => current = now,
@@ -208,52 +182,16 @@ impl TargetSlot {
     /// The value a sleeper expects to find in the edge word.
     pub(crate) const WAITED_WORD: u32 = OPEN_WAITED;
 
-    /// The cache word.
-    #[inline]
-    pub(crate) fn cache(&self) -> Cache {
-        match self.cache.load(Ordering::Acquire) {
-            LISTED => Cache::Listed,
-            UNLISTED => Cache::Unlisted,
-            canonical => Cache::Canonical(canonical - CANONICAL_BASE),
-        }
-    }
-
     /// The cached canonical index at the end of this ref's path, if known.
     #[inline]
     pub(crate) fn cached_canonical(&self) -> Option<u32> {
-        match self.cache() {
-            Cache::Canonical(canonical) => Some(canonical),
-            Cache::Listed | Cache::Unlisted => None,
-        }
+        self.cache.load(Ordering::Acquire).checked_sub(1)
     }
 
-    /// Marks the ref `Unlisted`, just before the CAS that makes it an alias.
-    #[inline]
-    pub(crate) fn mark_unlisted(&self) {
-        // Relaxed: the edge CAS that follows is AcqRel and publishes this
-        // mark to every reader that sees the edge. Failure means the word
-        // is already `Unlisted` (a racing twin) or holds a cache: both fine.
-        let _ = self
-            .cache
-            .compare_exchange(LISTED, UNLISTED, Ordering::Relaxed, Ordering::Relaxed);
-    }
-
-    /// Records that the ref is listed in its target's reverse list.
-    #[inline]
-    pub(crate) fn mark_listed(&self) {
-        // Release: a reader that Acquire-loads `Listed` sees the listing.
-        // Failure means someone else marked it, or a cache was written
-        // (which implies the listing too).
-        let _ = self
-            .cache
-            .compare_exchange(UNLISTED, LISTED, Ordering::Release, Ordering::Relaxed);
-    }
-
-    /// Records that this ref's path ends at canonical `index`. Call only
-    /// once every ref on the path is listed.
+    /// Records that this ref's path ends at canonical `index`.
     #[inline]
     pub(crate) fn cache_canonical(&self, index: u32) {
-        self.cache.store(index + CANONICAL_BASE, Ordering::Release);
+        self.cache.store(index + 1, Ordering::Release);
     }
 
     /// The generation this slot was registered with, if it was.

@@ -5,20 +5,14 @@
 //! or proof of a cycle. Edges never change once set, so every walk sees a
 //! prefix of the path's final form; only the open end can move on.
 //!
-//! **Listing.** A walk that follows an edge whose ref is still marked
-//! `Unlisted` (see `target`) finishes that listing before going on, so
-//! every edge a walk has followed is listed when the walk returns.
-//!
-//! **Cycles** are found with Brent's algorithm: a checkpoint ref is moved to
-//! the walk's position at steps 1, 2, 4, 8, ..., and meeting the checkpoint
-//! again proves a cycle. That costs one comparison per step and no memory,
-//! and finds a cycle within a small multiple of the path's length. Caches
-//! hold canonical refs only, so a path with a cycle never takes a cache
-//! jump and the walk is a plain function iteration, as Brent needs.
+//! Cycles are found with Brent's algorithm: a checkpoint ref is moved to the
+//! walk's position at steps 1, 2, 4, 8, ..., and meeting the checkpoint again
+//! proves a cycle. That costs one comparison per step and no memory, and
+//! finds a cycle within a small multiple of the path's length. Caches hold
+//! canonical refs only (see `target`), so a path with a cycle never takes a
+//! cache jump and the walk is a plain function iteration, as Brent needs.
 
-use crate::reverse::ReverseTable;
-use crate::segments::Segments;
-use crate::target::{Cache, Edge, TargetSlot};
+use crate::target::{Edge, TargetSlot};
 
 /// Where a walk ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,91 +27,62 @@ pub(crate) enum WalkEnd {
     Cycle,
 }
 
-/// Both tables, as the walks see them.
-#[derive(Clone, Copy)]
-pub(crate) struct Paths<'t> {
-    pub(crate) targets: &'t Segments<TargetSlot>,
-    pub(crate) reverse: &'t ReverseTable,
+/// Walks from `start` through `slot_of`'s table; stops early at `stop`.
+#[inline]
+pub(crate) fn walk<'t>(
+    slot_of: impl Fn(u32) -> &'t TargetSlot,
+    start: u32,
+    stop: Option<u32>,
+) -> WalkEnd {
+    let mut at = start;
+    let mut checkpoint = start;
+    let mut steps_since_checkpoint: u32 = 0;
+    let mut checkpoint_interval: u32 = 1;
+    loop {
+        if Some(at) == stop {
+            return WalkEnd::Stopped;
+        }
+        let slot = slot_of(at);
+        match slot.edge() {
+            Edge::Canonical => return WalkEnd::Canonical(at),
+            Edge::Open { .. } => return WalkEnd::Open(at),
+            Edge::Alias(next) => {
+                if let Some(canonical) = slot.cached_canonical() {
+                    return WalkEnd::Canonical(canonical);
+                }
+                at = next;
+            }
+        }
+        if at == checkpoint {
+            return WalkEnd::Cycle;
+        }
+        steps_since_checkpoint += 1;
+        if steps_since_checkpoint == checkpoint_interval {
+            checkpoint = at;
+            steps_since_checkpoint = 0;
+            checkpoint_interval = checkpoint_interval.saturating_mul(2);
+        }
+    }
 }
 
-impl<'t> Paths<'t> {
-    /// The slot at an index that an edge or a list points to: registered.
-    #[inline]
-    pub(crate) fn slot(&self, index: u32) -> &'t TargetSlot {
-        self.targets
-            .get(index)
-            .expect("edges and lists only point to registered refs, whose segments exist")
-    }
-
-    /// Lists `alias` under `target` (its edge's target) and marks it listed.
-    /// Idempotent: any thread may finish another's listing.
-    pub(crate) fn list(&self, alias: u32, alias_slot: &TargetSlot, target: u32) {
-        self.reverse.insert(target, alias);
-        alias_slot.mark_listed();
-    }
-
-    /// Walks from `start`; stops early at `stop`.
-    #[inline]
-    pub(crate) fn walk(&self, start: u32, stop: Option<u32>) -> WalkEnd {
-        let mut at = start;
-        let mut checkpoint = start;
-        let mut steps_since_checkpoint: u32 = 0;
-        let mut checkpoint_interval: u32 = 1;
-        loop {
-            if Some(at) == stop {
-                return WalkEnd::Stopped;
-            }
-            let slot = self.slot(at);
-            match slot.edge() {
-                Edge::Canonical => return WalkEnd::Canonical(at),
-                Edge::Open { .. } => return WalkEnd::Open(at),
-                Edge::Alias(next) => {
-                    match slot.cache() {
-                        Cache::Canonical(canonical) => return WalkEnd::Canonical(canonical),
-                        Cache::Unlisted => self.finish_listing(at, slot, next),
-                        Cache::Listed => {}
-                    }
-                    at = next;
-                }
-            }
-            if at == checkpoint {
-                return WalkEnd::Cycle;
-            }
-            steps_since_checkpoint += 1;
-            if steps_since_checkpoint == checkpoint_interval {
-                checkpoint = at;
-                steps_since_checkpoint = 0;
-                checkpoint_interval = checkpoint_interval.saturating_mul(2);
-            }
+/// Caches `canonical` on every ref of `start`'s path up to it (path
+/// compression), so later resolutions of those refs take one jump.
+///
+/// Call only after a walk from `start` (or from a ref on its path) ended at
+/// `canonical`: the path is then final and free of cycles.
+pub(crate) fn compress<'t>(slot_of: impl Fn(u32) -> &'t TargetSlot, start: u32, canonical: u32) {
+    let mut at = start;
+    while at != canonical {
+        let slot = slot_of(at);
+        if slot.cached_canonical().is_some() {
+            // The rest of the path was compressed by an earlier resolver.
+            return;
         }
-    }
-
-    /// The rare case: an edge whose `alias` call is still listing it.
-    #[cold]
-    fn finish_listing(&self, alias: u32, alias_slot: &TargetSlot, target: u32) {
-        self.list(alias, alias_slot, target);
-    }
-
-    /// Caches `canonical` on every ref of `start`'s path up to it (path
-    /// compression), so later resolutions of those refs take one jump.
-    ///
-    /// Call only after a walk from `start` (or from a ref on its path, with
-    /// the part before it walked earlier) ended at `canonical`: the path is
-    /// then final, free of cycles, and listed throughout, as a cache demands.
-    pub(crate) fn compress(&self, start: u32, canonical: u32) {
-        let mut at = start;
-        while at != canonical {
-            let slot = self.slot(at);
-            if slot.cached_canonical().is_some() {
-                // The rest of the path was compressed by an earlier resolver.
-                return;
-            }
-            let Edge::Alias(next) = slot.edge() else {
-                debug_assert!(false, "a ref before the canonical end must be an alias");
-                return;
-            };
-            slot.cache_canonical(canonical);
-            at = next;
-        }
+        let Edge::Alias(next) = slot.edge() else {
+            debug_assert!(false, "a ref before the canonical end must be an alias");
+            return;
+        };
+        slot.cache_canonical(canonical);
+        at = next;
     }
 }
