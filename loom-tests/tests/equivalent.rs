@@ -13,7 +13,7 @@
 //!   before the reader began.
 //!
 //! The writers return `Ok` and the final `equivalent` of every ref is
-//! `[f, g, h, x]`. Exhaustive within preemption bound 2, in both spawn
+//! `[f, g, h, x]`. Exhaustive within preemption bound 3, in both spawn
 //! orders.
 
 #![cfg(loom)]
@@ -43,7 +43,7 @@ fn final_path(table: &AliasTable, from: ObjRef) -> Vec<ObjRef> {
 
 #[test]
 fn equivalent_during_build() {
-    model_in_orders("equivalent_during_build", 2, |order| {
+    model_in_orders("equivalent_during_build", 3, |order| {
         let (table, [f, g, h, x]) = table_with::<4>();
         table.alias(x, g).unwrap();
         let tasks = vec![

@@ -50,7 +50,7 @@ fn retry<T>(mut f: impl FnMut() -> Result<T, AliasError>) -> Result<T, AliasErro
 
 #[test]
 fn alias_across_boundary() {
-    model_in_orders("alias_across_boundary", 1, |order| {
+    model_in_orders("alias_across_boundary", 2, |order| {
         let (table, [a, b]) = table_with::<2>();
         table.add_canonical(a).unwrap();
         let c = ObjRef::new(2, 0);
@@ -144,7 +144,7 @@ fn two_registrars(order: Order, extra: u32) {
 
 #[test]
 fn two_registrars_race_for_segment() {
-    model_in_orders("two_registrars_race_for_segment", 1, |order| {
+    model_in_orders("two_registrars_race_for_segment", 2, |order| {
         two_registrars(order, 0)
     });
 }

@@ -13,7 +13,7 @@
 //!
 //! `repeated_alias_open_target` leaves `t` open, so every call runs the
 //! cycle post-check; `repeated_alias_canonical_target` makes `t` canonical
-//! first, so the pre-check ends at a canonical ref. Both: bound 2.
+//! first, so the pre-check ends at a canonical ref. Both: bound 3.
 //!
 //! `conflicting_calls`: `alias(a, t)`, `alias(a, b)` and
 //! `add_canonical(a)` race. Exactly one takes effect; the others return
@@ -57,14 +57,14 @@ fn repeated_alias(order: Order, canonical_target: bool) {
 
 #[test]
 fn repeated_alias_open_target() {
-    model_in_orders("repeated_alias_open_target", 2, |order| {
+    model_in_orders("repeated_alias_open_target", 3, |order| {
         repeated_alias(order, false)
     });
 }
 
 #[test]
 fn repeated_alias_canonical_target() {
-    model_in_orders("repeated_alias_canonical_target", 2, |order| {
+    model_in_orders("repeated_alias_canonical_target", 3, |order| {
         repeated_alias(order, true)
     });
 }
@@ -78,7 +78,7 @@ enum Call {
 
 #[test]
 fn conflicting_calls() {
-    model_in_orders("conflicting_calls", 2, |order| {
+    model_in_orders("conflicting_calls", 3, |order| {
         let (table, [t, a, b]) = table_with::<3>();
         let calls = [Call::AliasT, Call::AliasB, Call::Canonical];
         let tasks = calls

@@ -82,7 +82,7 @@ fn resolve_vs_alias_to_canonical() {
 
 #[test]
 fn two_resolvers_one_completion() {
-    model_in_orders("two_resolvers_one_completion", 2, |order| {
+    model_in_orders("two_resolvers_one_completion", 3, |order| {
         let (table, [g]) = table_with::<1>();
         let tasks = vec![
             resolve(&table, g),
@@ -103,7 +103,7 @@ fn two_resolvers_one_completion() {
 
 #[test]
 fn resolver_moves_along_open_ends() {
-    model_in_orders("resolver_moves_along_open_ends", 2, |order| {
+    model_in_orders("resolver_moves_along_open_ends", 3, |order| {
         let (table, [h, g, f]) = table_with::<3>();
         table.alias(h, g).unwrap();
         let tasks = vec![
@@ -128,7 +128,7 @@ fn resolver_moves_along_open_ends() {
 
 #[test]
 fn resolve_timeout_on_completing_chain() {
-    model_in_orders("resolve_timeout_on_completing_chain", 2, |order| {
+    model_in_orders("resolve_timeout_on_completing_chain", 3, |order| {
         let (table, [h, g, f]) = table_with::<3>();
         table.add_canonical(f).unwrap();
         let tasks = vec![
