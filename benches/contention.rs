@@ -27,55 +27,42 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_millis(measure))
 }
 
+/// Runs `$workload::run` for each implementation in one criterion group.
+macro_rules! group {
+    ($c:expr, $name:expr, $workload:ident; $($implementation:ty),+) => {{
+        let mut group = $c.benchmark_group($name);
+        $( $workload::run::<$implementation>(&mut group); )+
+        group.finish();
+    }};
+    ($c:expr, $name:expr, $workload:ident, $arg:expr; $($implementation:ty),+) => {{
+        let mut group = $c.benchmark_group($name);
+        $( $workload::run::<$implementation>(&mut group, $arg); )+
+        group.finish();
+    }};
+}
+
 fn insert(c: &mut Criterion) {
-    let mut group = c.benchmark_group("insert");
-    insert::run::<Halo>(&mut group);
-    insert::run::<TwoMutex>(&mut group);
-    insert::run::<RwLockTables>(&mut group);
-    insert::run::<DashMapTables>(&mut group);
-    insert::run::<Floor>(&mut group);
-    insert::run::<UfRush>(&mut group);
-    group.finish();
+    group!(c, "insert", insert; Halo, TwoMutex, RwLockTables, DashMapTables, Floor, UfRush);
 }
 
 fn resolve(c: &mut Criterion) {
     for length in resolve::LENGTHS {
-        let mut group = c.benchmark_group(format!("resolve-len{length}"));
-        resolve::run::<Halo>(&mut group, length);
-        resolve::run::<TwoMutex>(&mut group, length);
-        resolve::run::<RwLockTables>(&mut group, length);
-        resolve::run::<DashMapTables>(&mut group, length);
-        resolve::run::<Floor>(&mut group, length);
-        resolve::run::<UfRush>(&mut group, length);
-        group.finish();
+        let name = format!("resolve-len{length}");
+        group!(c, name, resolve, length;
+            Halo, TwoMutex, RwLockTables, DashMapTables, Floor, UfRush);
     }
 }
 
 fn fan_in(c: &mut Criterion) {
-    let mut group = c.benchmark_group("fan-in");
-    fan_in::run::<Halo>(&mut group);
-    fan_in::run::<TwoMutex>(&mut group);
-    fan_in::run::<RwLockTables>(&mut group);
-    fan_in::run::<DashMapTables>(&mut group);
-    group.finish();
+    group!(c, "fan-in", fan_in; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
 
 fn scheduler_mix(c: &mut Criterion) {
-    let mut group = c.benchmark_group("scheduler-mix");
-    mix::run::<Halo>(&mut group);
-    mix::run::<TwoMutex>(&mut group);
-    mix::run::<RwLockTables>(&mut group);
-    mix::run::<DashMapTables>(&mut group);
-    group.finish();
+    group!(c, "scheduler-mix", mix; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
 
 fn wake_latency(c: &mut Criterion) {
-    let mut group = c.benchmark_group("wake-latency");
-    wake::run::<Halo>(&mut group);
-    wake::run::<TwoMutex>(&mut group);
-    wake::run::<RwLockTables>(&mut group);
-    wake::run::<DashMapTables>(&mut group);
-    group.finish();
+    group!(c, "wake-latency", wake; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
 
 criterion_group! {

@@ -71,3 +71,15 @@ pub(crate) fn gather(root: u32, aliases_of: impl Fn(u32, &mut Vec<u32>)) -> Vec<
     }
     members
 }
+
+/// Bytes held by a `Vec<u32>` target table and a `Vec<Vec<u32>>` reverse
+/// table (the lock-based baselines' layout), by capacity.
+#[allow(clippy::ptr_arg, reason = "capacity needs the Vec, not a slice")]
+pub(crate) fn vec_tables_bytes(targets: &Vec<u32>, reverse: &Vec<Vec<u32>>) -> usize {
+    targets.capacity() * 4
+        + reverse.capacity() * std::mem::size_of::<Vec<u32>>()
+        + reverse
+            .iter()
+            .map(|aliases| aliases.capacity() * 4)
+            .sum::<usize>()
+}

@@ -3,7 +3,7 @@
 
 use std::sync::{Condvar, Mutex, RwLock};
 
-use super::{gather, walk, Aliasing, Scheduling, OPEN};
+use super::{gather, vec_tables_bytes, walk, Aliasing, Scheduling, OPEN};
 
 /// `RwLock<Vec<u32>>` targets + `RwLock<Vec<Vec<u32>>>` reverse edges.
 pub(crate) struct RwLockTables {
@@ -80,14 +80,7 @@ impl Aliasing for RwLockTables {
     }
 
     fn memory_bytes(&self) -> usize {
-        let targets = self.targets.read().unwrap();
-        let reverse = self.reverse.read().unwrap();
-        targets.capacity() * 4
-            + reverse.capacity() * std::mem::size_of::<Vec<u32>>()
-            + reverse
-                .iter()
-                .map(|aliases| aliases.capacity() * 4)
-                .sum::<usize>()
+        vec_tables_bytes(&self.targets.read().unwrap(), &self.reverse.read().unwrap())
     }
 }
 

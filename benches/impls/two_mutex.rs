@@ -3,7 +3,7 @@
 
 use std::sync::{Condvar, Mutex};
 
-use super::{gather, walk, Aliasing, Scheduling, OPEN};
+use super::{gather, vec_tables_bytes, walk, Aliasing, Scheduling, OPEN};
 
 /// `Mutex<Vec<u32>>` targets + `Mutex<Vec<Vec<u32>>>` reverse edges.
 pub(crate) struct TwoMutex {
@@ -75,13 +75,7 @@ impl Aliasing for TwoMutex {
 
     fn memory_bytes(&self) -> usize {
         let targets = self.targets.lock().unwrap();
-        let reverse = self.reverse.lock().unwrap();
-        targets.edges.capacity() * 4
-            + reverse.capacity() * std::mem::size_of::<Vec<u32>>()
-            + reverse
-                .iter()
-                .map(|aliases| aliases.capacity() * 4)
-                .sum::<usize>()
+        vec_tables_bytes(&targets.edges, &self.reverse.lock().unwrap())
     }
 }
 
