@@ -13,7 +13,8 @@ mod workloads;
 
 use std::time::Duration;
 
-use criterion::{criterion_group, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode};
 
 use impls::{DashMapTables, Floor, Halo, RwLockTables, TwoMutex, UfRush};
 use workloads::{fan_in, insert, memory, mix, resolve, wake};
@@ -27,22 +28,30 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_millis(measure))
 }
 
+/// A group whose samples all run the same number of iterations: linear
+/// sampling would run the slowest baselines 5.5 times as often.
+fn flat_group(c: &mut Criterion, name: String) -> BenchmarkGroup<'_, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sampling_mode(SamplingMode::Flat);
+    group
+}
+
 /// Runs `$workload::run` for each implementation in one criterion group.
 macro_rules! group {
     ($c:expr, $name:expr, $workload:ident; $($implementation:ty),+) => {{
-        let mut group = $c.benchmark_group($name);
+        let mut group = flat_group($c, $name);
         $( $workload::run::<$implementation>(&mut group); )+
         group.finish();
     }};
     ($c:expr, $name:expr, $workload:ident, $arg:expr; $($implementation:ty),+) => {{
-        let mut group = $c.benchmark_group($name);
+        let mut group = flat_group($c, $name);
         $( $workload::run::<$implementation>(&mut group, $arg); )+
         group.finish();
     }};
 }
 
 fn insert(c: &mut Criterion) {
-    group!(c, "insert", insert; Halo, TwoMutex, RwLockTables, DashMapTables, Floor, UfRush);
+    group!(c, "insert".into(), insert; Halo, TwoMutex, RwLockTables, DashMapTables, Floor, UfRush);
 }
 
 fn resolve(c: &mut Criterion) {
@@ -54,15 +63,15 @@ fn resolve(c: &mut Criterion) {
 }
 
 fn fan_in(c: &mut Criterion) {
-    group!(c, "fan-in", fan_in; Halo, TwoMutex, RwLockTables, DashMapTables);
+    group!(c, "fan-in".into(), fan_in; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
 
 fn scheduler_mix(c: &mut Criterion) {
-    group!(c, "scheduler-mix", mix; Halo, TwoMutex, RwLockTables, DashMapTables);
+    group!(c, "scheduler-mix".into(), mix; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
 
 fn wake_latency(c: &mut Criterion) {
-    group!(c, "wake-latency", wake; Halo, TwoMutex, RwLockTables, DashMapTables);
+    group!(c, "wake-latency".into(), wake; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
 
 criterion_group! {

@@ -1,10 +1,13 @@
 //! insert: every thread registers refs and builds chains of length 4
-//! (3 `alias` + 1 `add_canonical`) in shuffled call order.
+//! (3 `alias` + 1 `add_canonical`) in shuffled call order. The tasks are a
+//! fixed total shared out among the threads, so that every thread count
+//! does the same work and the timed section is long next to the cost of
+//! releasing and joining the threads.
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Throughput};
 
-use super::{sized, thread_counts, timed_on_threads, Sequence};
+use super::{share, sized, thread_counts, timed_on_threads, Sequence};
 use crate::impls::Aliasing;
 
 /// Chain refs per task: `r0 -> r1 -> r2 -> r3` (canonical).
@@ -13,19 +16,17 @@ const REFS: usize = 4;
 pub(crate) const OPS_PER_TASK: usize = 8;
 
 pub(crate) fn run<I: Aliasing>(group: &mut BenchmarkGroup<'_, WallTime>) {
-    let tasks_per_thread = sized(4_000, 50);
-    let orders = call_orders(tasks_per_thread);
+    let tasks = sized(128_000, 100);
+    let orders = call_orders(tasks);
+    group.throughput(Throughput::Elements((tasks * OPS_PER_TASK) as u64));
     for &threads in thread_counts() {
-        group.throughput(Throughput::Elements(
-            (threads * tasks_per_thread * OPS_PER_TASK) as u64,
-        ));
         group.bench_function(BenchmarkId::new(I::NAME, threads), |b| {
             b.iter_custom(|iters| {
                 (0..iters)
                     .map(|_| {
-                        let table = I::with_capacity(threads * tasks_per_thread * REFS);
-                        timed_on_threads(threads, |_| {
-                            for order in &orders {
+                        let table = I::with_capacity(tasks * REFS);
+                        timed_on_threads(threads, |thread| {
+                            for order in &orders[share(tasks, threads, thread)] {
                                 let refs = [(); REFS].map(|()| table.register());
                                 for &call in order {
                                     match call {

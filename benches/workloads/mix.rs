@@ -16,11 +16,11 @@ use super::{sized, thread_counts, timed_on_threads, Sequence};
 use crate::impls::{Scheduling, OPEN};
 
 pub(crate) fn run<I: Scheduling>(group: &mut BenchmarkGroup<'_, WallTime>) {
-    let tasks_per_thread = sized(2_000, 20);
+    // A fixed total shared out among the threads (see `insert`).
+    let tasks = sized(40_000, 40);
+    let orders = call_orders(tasks);
+    group.throughput(Throughput::Elements(tasks as u64));
     for &threads in thread_counts() {
-        let tasks = threads * tasks_per_thread;
-        let orders = call_orders(tasks);
-        group.throughput(Throughput::Elements(tasks as u64));
         group.bench_function(BenchmarkId::new(I::NAME, threads), |b| {
             b.iter_custom(|iters| {
                 (0..iters)

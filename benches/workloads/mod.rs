@@ -39,6 +39,13 @@ pub(crate) fn sized(full: usize, smoke: usize) -> usize {
     }
 }
 
+/// The share of `total` items that thread `thread` of `threads` takes:
+/// every item exactly once, shares differing by at most one.
+pub(crate) fn share(total: usize, threads: usize, thread: usize) -> std::ops::Range<usize> {
+    let start = |t: usize| total * t / threads;
+    start(thread)..start(thread + 1)
+}
+
 /// Runs `work(thread)` on `threads` threads released together by a barrier
 /// and returns the time until the last one finished.
 pub(crate) fn timed_on_threads(threads: usize, work: impl Fn(usize) + Sync) -> Duration {
