@@ -71,7 +71,10 @@
 //! no call waits for another thread's progress. `resolve` sleeps on a futex
 //! only while the answer is unknown; a completion makes a wake syscall only
 //! if a resolver announced itself on that ref (a resolver that timed out
-//! leaves its announcement, costing that completion one needless wake). Resolving a completed path is amortized O(1) whatever
+//! leaves its announcement, costing that completion one needless wake).
+//! `register` takes indexes from a per-thread reservation of 64, so
+//! registering threads share no counter; indexes are unique but, across
+//! threads, not dense (see [`AliasTable::register`]). Resolving a completed path is amortized O(1) whatever
 //! its length (path compression into a per-ref canonical cache, beside the
 //! original edges). Each ref costs [`AliasTable::BYTES_PER_REF`] (20) bytes
 //! across both tables, and no edge allocates. The tables grow in segments
@@ -83,7 +86,7 @@
 //! Each protocol is written down at the top of its module: the edge word
 //! and its waiter flag (`target`), the insert-only reverse lists
 //! (`reverse`), cycle detection across racing calls (`table`), growth
-//! (`segments`). All atomics and the futex go through one `sync` module
+//! (`segments`), per-thread index reservations (`indexes`). All atomics and the futex go through one `sync` module
 //! that becomes loom's under `cfg(loom)`; the models in `loom-tests/`
 //! check the protocols exhaustively under a stated preemption bound, with a
 //! futex shim that really blocks, so a lost wake-up is a loom deadlock.
@@ -91,6 +94,7 @@
 
 mod dot;
 mod error;
+mod indexes;
 mod obj_ref;
 mod reverse;
 mod segments;

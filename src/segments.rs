@@ -137,6 +137,20 @@ impl<T: Slot> Segments<T> {
         self.grow_segment(place)
     }
 
+    /// Makes sure every slot in `indexes` exists. Fails only if memory runs
+    /// out; segments allocated before the failure stay.
+    pub(crate) fn grow_range(&self, indexes: std::ops::Range<u32>) -> Result<(), OutOfMemory> {
+        let mut index = u64::from(indexes.start);
+        while index < u64::from(indexes.end) {
+            let at = u32::try_from(index).map_err(|_| OutOfMemory)?;
+            let place = Place::of(at).ok_or(OutOfMemory)?;
+            self.grow_to(at)?;
+            // On to the first index of the next segment.
+            index += (place.len - place.offset) as u64;
+        }
+        Ok(())
+    }
+
     /// The first index of every segment that holds an index below `count`.
     pub(crate) fn segment_starts(count: u32) -> impl Iterator<Item = u32> {
         let segments = count

@@ -53,9 +53,10 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::indexes::Indexes;
 use crate::reverse::ReverseTable;
 use crate::segments::Segments;
-use crate::sync::{fence, spin_until, AtomicU32, Futex, Ordering};
+use crate::sync::{fence, spin_until, Futex, Ordering};
 use crate::target::{Completion, Edge, TargetSlot, MAX_INDEX};
 use crate::walk::{compress, walk, WalkEnd};
 use crate::{AliasError, ObjRef};
@@ -84,9 +85,7 @@ use crate::{AliasError, ObjRef};
 pub struct AliasTable {
     targets: Segments<TargetSlot>,
     reverse: ReverseTable,
-    /// Indexes handed out so far: `0..registered`.
-    registered: AtomicU32,
-    max_refs: u32,
+    indexes: Indexes,
     futex: Futex,
 }
 
@@ -131,8 +130,7 @@ impl AliasTableBuilder {
         let table = AliasTable {
             targets: Segments::new(),
             reverse: ReverseTable::new(),
-            registered: AtomicU32::new(0),
-            max_refs,
+            indexes: Indexes::new(max_refs),
             futex: Futex::default(),
         };
         let preallocate = u32::try_from(self.capacity.min(max_refs as usize)).unwrap_or(max_refs);
@@ -203,12 +201,22 @@ impl AliasTable {
 
     /// Registers a new ref. It starts UNINITIALIZED: no target, not canonical.
     ///
+    /// Each thread claims indexes in blocks of 64 and hands them out from
+    /// its own reservation, so registering threads do not contend. Refs
+    /// one thread registers in one table have consecutive indexes; across
+    /// threads they are unique but not dense: a thread that exits, or that
+    /// goes on to register in more than four other tables, leaves the rest
+    /// of its block unused (at most 63 indexes), and every call rejects
+    /// those as [`AliasError::UnknownRef`]. The last 4096 indexes below
+    /// [`max_refs`](Self::max_refs) are claimed one at a time, so a table
+    /// with a small limit hands out exactly `max_refs` refs.
+    ///
     /// # Errors
     ///
-    /// * [`AliasError::CapacityExhausted`]: the table holds `max_refs` refs,
-    ///   or memory for a new segment could not be had. The tables' contents
-    ///   do not change (a segment allocated before the failure is kept as
-    ///   room for later refs).
+    /// * [`AliasError::CapacityExhausted`]: every index below `max_refs`
+    ///   is registered or reserved by a thread, or memory for a new segment
+    ///   could not be had. The tables' contents do not change (a segment
+    ///   allocated before the failure is kept as room for later refs).
     ///
     /// # Examples
     ///
@@ -219,30 +227,17 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn register(&self) -> Result<ObjRef, AliasError> {
-        // Relaxed: the count only has to hand out each index once, which the
-        // RMW guarantees; the slot is published by `publish`'s Release.
-        let mut count = self.registered.load(Ordering::Relaxed);
-        let index = loop {
-            if count >= self.max_refs {
-                return Err(AliasError::CapacityExhausted);
-            }
-            // Allocate before claiming, so that running out of memory
-            // leaves the count untouched.
-            self.targets
-                .grow_to(count)
-                .and_then(|()| self.reverse.segments().grow_to(count))
-                .map_err(|_| AliasError::CapacityExhausted)?;
-            match self.registered.compare_exchange_weak(
-                count,
-                count + 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break count,
-                Err(now) => count = now,
-            }
-        };
+        let index = self
+            .indexes
+            .take(|range| {
+                self.targets
+                    .grow_range(range.clone())
+                    .and_then(|()| self.reverse.segments().grow_range(range))
+                    .is_ok()
+            })
+            .ok_or(AliasError::CapacityExhausted)?;
         self.slot_at(index).publish();
+        self.indexes.count_registered();
         Ok(ObjRef::new(index, 0))
     }
 
@@ -701,8 +696,9 @@ impl AliasTable {
         Ok(())
     }
 
-    /// How many refs have been registered (including any whose `register`
-    /// call is still returning).
+    /// How many refs have been registered. Indexes reserved by a thread
+    /// but not yet registered do not count; a `register` still returning
+    /// may or may not.
     ///
     /// ```
     /// let table = halo_alias::AliasTable::new();
@@ -711,8 +707,7 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn len(&self) -> usize {
-        // Relaxed: a snapshot of a counter; it orders nothing.
-        self.registered.load(Ordering::Relaxed) as usize
+        self.indexes.registered()
     }
 
     /// Whether no ref has been registered.
@@ -730,7 +725,7 @@ impl AliasTable {
     /// assert_eq!(halo_alias::AliasTable::new().max_refs(), halo_alias::AliasTable::MAX_REFS);
     /// ```
     pub fn max_refs(&self) -> usize {
-        self.max_refs as usize
+        self.indexes.max() as usize
     }
 
     /// Bytes the tables hold: the allocated segments of both tables plus
@@ -782,14 +777,14 @@ impl AliasTable {
 
     /// Calls `f` with every published ref and its direct edge.
     pub(crate) fn for_each_edge(&self, mut f: impl FnMut(ObjRef, Option<ObjRef>)) {
-        for index in 0..self.registered.load(Ordering::Relaxed) {
-            // The count is Relaxed, so the slot's segment may not be
-            // visible yet; such a registration is still in flight.
+        for index in 0..self.indexes.claimed() {
+            // The claim count is Relaxed, so the slot's segment may not be
+            // visible yet; such an index is not registered yet.
             let Some(slot) = self.targets.get(index) else {
                 continue;
             };
             let Some(generation) = slot.generation() else {
-                continue; // registration still in flight
+                continue; // reserved, not registered (yet)
             };
             let r = ObjRef::new(index, generation);
             let target = match slot.edge() {
@@ -852,7 +847,7 @@ impl fmt::Debug for AliasTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AliasTable")
             .field("len", &self.len())
-            .field("max_refs", &self.max_refs)
+            .field("max_refs", &self.max_refs())
             .field("memory_bytes", &self.memory_bytes())
             .finish_non_exhaustive()
     }

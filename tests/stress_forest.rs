@@ -36,7 +36,15 @@ fn forests_built_from_shuffled_calls_across_threads() {
         let mut refs = refs;
         // Nodes get refs in random order, so edges point both ways in index.
         rng.shuffle(&mut refs);
-        let mut node_of = vec![0; n];
+        // Indexed by index; threads may leave reserved indexes unused, so
+        // indexes can reach past `n`.
+        let mut node_of = vec![
+            0;
+            refs.iter()
+                .map(|r| r.index() as usize + 1)
+                .max()
+                .unwrap_or(0)
+        ];
         for (node, r) in refs.iter().enumerate() {
             node_of[r.index() as usize] = node;
         }

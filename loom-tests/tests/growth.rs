@@ -1,31 +1,44 @@
-//! `register` growing the tables while other threads use fresh refs.
+//! `register` claiming blocks of indexes and growing the tables while
+//! other threads use fresh refs.
 //!
 //! Under `cfg(loom)` the tables' segments are tiny (see `src/segments.rs`):
-//! they hold indexes `[0]`, `[1]`, `[2, 3]`, `[4, 5]`, `[6..=9]`, ... A
-//! registrar that takes index 2 allocates the `[2, 3]` segment of the
-//! target and of the reverse table; two registrars racing for indexes 2
-//! and 3 may both allocate it, and one frees its copy. Other threads learn
-//! a fresh ref only by guessing its index (`ObjRef::new(index, 0)`); the
-//! table answers `UnknownRef` until the ref is published (its segment not
-//! yet visible, or its slot not yet published), changing nothing.
+//! they hold indexes `[0]`, `[1]`, `[2, 3]`, `[4, 5]`, `[6..=9]`, ... and
+//! a thread claims indexes two at a time (see `src/indexes.rs`), or one at
+//! a time once fewer than four remain below `max_refs`. A claimer first
+//! allocates the segments of its block in both tables, then CASes the
+//! claim counter; two claimers racing may both allocate a segment (one
+//! frees its copy) and one of them retries its CAS for the next block.
+//! Other threads learn a fresh ref only by guessing its index
+//! (`ObjRef::new(index, 0)`); the table answers `UnknownRef` until the ref
+//! is published (its segment not yet visible, or its slot not yet
+//! published), changing nothing.
 //!
 //! * `alias_across_boundary`: `a` (0, canonical) and `b` (1) are
 //!   registered. One thread registers `c` (index 2, which starts a
-//!   segment) and calls `alias(c, a)`; one retries `alias(b, c)` until `c`
-//!   is known; one resolves `b`. All calls return `Ok`, the resolver
-//!   `Ok(a)`, and the tables end `b -> c -> a`, `aliases(a) = [c]`,
-//!   `aliases(c) = [b]`, `equivalent(b) = [a, b, c]`. Bound 2.
-//! * `two_registrars_race_for_segment`: as above, but two threads register
-//!   (indexes 2 and 3, one new segment, in either order) and alias their
-//!   ref to `a`, while a third tries `alias(b, ObjRef(3))` once (a ref in
-//!   the segment being grown): `Ok`, or `UnknownRef` with `b` unchanged.
-//!   Then (after linking `b` if that was too early) `b` resolves to `a`,
-//!   `aliases(a)` lists both fresh refs, and every ref's `equivalent` is
-//!   all four. Bound 2.
+//!   segment and a block) and calls `alias(c, a)`; one retries
+//!   `alias(b, c)` until `c` is known; one resolves `b`. All calls return
+//!   `Ok`, the resolver `Ok(a)`, and the tables end `b -> c -> a`,
+//!   `aliases(a) = [c]`, `aliases(c) = [b]`, `equivalent(b) = [a, b, c]`.
+//!   Bound 2.
+//! * `two_registrars_race_for_blocks`: as above, but two threads each
+//!   register a ref (claiming blocks `[2, 3]` and `[4, 5]`, each one new
+//!   segment, in either order) and alias it to `a`, while a third tries
+//!   `alias(b, ObjRef(4))` once (the second block's ref, in a segment that
+//!   may be growing): `Ok`, or `UnknownRef` with `b` unchanged. Then
+//!   (after linking `b` if that was too early) `b` resolves to `a`,
+//!   `aliases(a)` lists both fresh refs, every ref's `equivalent` is all
+//!   four, and the unused reserved indexes 3 and 5 are `UnknownRef`.
+//!   Bound 2.
 //! * `registrars_straddle_boundary`: the same with `d` (index 2) also
-//!   registered first, so the two registrars take index 3 (an existing
-//!   segment) and index 4 (a new one), and the third thread tries to link
-//!   `b` to index 4. Bound 2.
+//!   registered first (so the main thread holds index 3 in reserve), so
+//!   the two registrars claim `[4, 5]` (an existing segment's size class)
+//!   and `[6, 7]` (the first block of the `[6..=9]` segment), and the third
+//!   thread tries to link `b` to index 6. Bound 2.
+//! * `exact_limit_claims_one_at_a_time`: `max_refs(3)` with `a` registered:
+//!   two threads register at once. With fewer than four indexes left,
+//!   claims are single, so they get indexes 1 and 2 (in either order),
+//!   `len` is 3 and the next `register` fails with `CapacityExhausted`,
+//!   changing nothing. Bound 2.
 //! * `dot_racing_register`: `to_dot` while a ref that starts a segment is
 //!   registered. `to_dot` must not panic and must draw `a` and `b`.
 //!   Bound 10 (the execution count has stopped growing there).
@@ -34,7 +47,9 @@
 
 #![cfg(loom)]
 
-use halo_alias::{AliasError, ObjRef};
+use loom::sync::Arc;
+
+use halo_alias::{AliasError, AliasTable, ObjRef};
 use loom_tests::{join_all, model_in_orders, spawn_all, table_with, task, Order};
 
 /// Calls `f` until it stops answering `UnknownRef` (the guessed ref is not
@@ -85,10 +100,11 @@ fn alias_across_boundary() {
     });
 }
 
-/// `a` (0, canonical), `b` (1) and `extra` more refs registered; two
-/// threads register and alias their ref to `a`; a third tries once to
-/// link `b` to the later of the two fresh indexes (`UnknownRef` if it is
-/// too early, and then the main thread links it afterwards).
+/// `a` (0, canonical), `b` (1) and `extra` more refs registered by the
+/// main thread; two threads register and alias their ref to `a`; a third
+/// tries once to link `b` to the first index of the later block
+/// (`UnknownRef` if it is too early, and then the main thread links it
+/// afterwards).
 fn two_registrars(order: Order, extra: u32) {
     let (table, [a, b]) = table_with::<2>();
     table.add_canonical(a).unwrap();
@@ -98,8 +114,11 @@ fn two_registrars(order: Order, extra: u32) {
         table.alias(r, a).unwrap();
         class.push(r);
     }
-    let first = ObjRef::new(2 + extra, 0);
-    let second = ObjRef::new(3 + extra, 0);
+    // The main thread's reservation ends at the next even index; the two
+    // registrars claim the two blocks after it.
+    let first_block = (2 + extra).next_multiple_of(2);
+    let first = ObjRef::new(first_block, 0);
+    let second = ObjRef::new(first_block + 2, 0);
     let mut tasks: Vec<_> = (0..2)
         .map(|_| {
             let table = table.clone();
@@ -129,6 +148,10 @@ fn two_registrars(order: Order, extra: u32) {
     fresh.sort();
     assert_eq!(fresh, [first, second]);
     assert_eq!(table.len(), 4 + extra as usize);
+    for hole in [first_block + 1, first_block + 3] {
+        let hole = ObjRef::new(hole, 0);
+        assert_eq!(table.target(hole), Err(AliasError::UnknownRef(hole)));
+    }
     assert_eq!(table.target(b), Ok(Some(second)));
     assert_eq!(table.aliases(second), Ok(vec![b]));
     class.extend(fresh);
@@ -143,8 +166,8 @@ fn two_registrars(order: Order, extra: u32) {
 }
 
 #[test]
-fn two_registrars_race_for_segment() {
-    model_in_orders("two_registrars_race_for_segment", 2, |order| {
+fn two_registrars_race_for_blocks() {
+    model_in_orders("two_registrars_race_for_blocks", 2, |order| {
         two_registrars(order, 0)
     });
 }
@@ -153,6 +176,27 @@ fn two_registrars_race_for_segment() {
 fn registrars_straddle_boundary() {
     model_in_orders("registrars_straddle_boundary", 2, |order| {
         two_registrars(order, 1)
+    });
+}
+
+#[test]
+fn exact_limit_claims_one_at_a_time() {
+    model_in_orders("exact_limit_claims_one_at_a_time", 2, |order| {
+        let table = Arc::new(AliasTable::builder().max_refs(3).build());
+        let a = table.register().unwrap();
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let table = table.clone();
+                task(move || table.register())
+            })
+            .collect();
+        let results = join_all(spawn_all(order, tasks));
+        let mut won: Vec<ObjRef> = results.iter().map(|r| r.unwrap()).collect();
+        won.sort();
+        assert_eq!(won, [ObjRef::new(1, 0), ObjRef::new(2, 0)]);
+        assert_eq!(table.len(), 3);
+        assert_eq!(table.register(), Err(AliasError::CapacityExhausted));
+        assert_eq!(table.target(a), Ok(None));
     });
 }
 

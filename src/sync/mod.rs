@@ -1,4 +1,5 @@
-//! The one import point for atomics, fences, spin hints and the futex.
+//! The one import point for atomics, fences, thread locals, spin hints
+//! and the futex.
 //!
 //! Under `cfg(loom)` every item here is loom's model of it, so the loom
 //! models in `loom-tests/` explore the real code paths; otherwise it is
@@ -10,9 +11,13 @@ pub(crate) use futex::Futex;
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::thread_local;
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::thread_local;
 
 /// Re-checks `done` a few times with a spin hint between, before a caller
 /// commits to sleeping. Returns whether `done` became true.

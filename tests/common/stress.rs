@@ -43,9 +43,12 @@ pub(crate) fn config_for(run: usize, turn: [usize; 3]) -> &'static Config {
     &CONFIGS[turn[run]]
 }
 
-/// Registers `n` refs from `threads` threads at once, and checks that every
-/// index `0..n` was handed out exactly once. Tables with an exact limit are
-/// filled until `register` refuses.
+/// Registers `n` refs from `threads` threads at once, and checks that no
+/// index was handed out twice and that `len` counts every ref. Tables with
+/// an exact limit are filled until `register` refuses: then every index
+/// `0..n` must have been handed out (nothing is left reserved, since each
+/// thread registers until its own reservation is used up too). Otherwise
+/// each thread may leave reserved indexes unused, which must stay unknown.
 pub(crate) fn register_concurrently(
     table: &AliasTable,
     n: usize,
@@ -80,8 +83,22 @@ pub(crate) fn register_concurrently(
     });
     refs.sort_unstable();
     assert_eq!(refs.len(), n);
-    for (i, r) in refs.iter().enumerate() {
-        assert_eq!(*r, ObjRef::new(i as u32, 0), "index {i} handed out once");
+    if exact {
+        for (i, r) in refs.iter().enumerate() {
+            assert_eq!(*r, ObjRef::new(i as u32, 0), "index {i} handed out once");
+        }
+    } else {
+        for pair in refs.windows(2) {
+            assert!(pair[0] < pair[1], "{} handed out twice", pair[0]);
+        }
+        let last = refs.last().map_or(0, |r| r.index());
+        let mut handed_out = refs.iter().map(|r| r.index()).peekable();
+        for index in 0..last {
+            if handed_out.next_if_eq(&index).is_none() {
+                let hole = ObjRef::new(index, 0);
+                assert_eq!(table.target(hole), Err(AliasError::UnknownRef(hole)));
+            }
+        }
     }
     assert_eq!(table.len(), n);
     refs
