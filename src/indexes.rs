@@ -41,21 +41,36 @@
 //!
 //! # Counting
 //!
-//! [`Indexes::registered`] sums per-stripe counters that `register` bumps
-//! after publishing; each thread uses the stripe it was given on first
-//! use, so threads rarely share a stripe's line. The sum is exact once the
-//! registering calls have returned (and happened-before the read).
+//! `len` must count registrations without a shared counter either, and
+//! without an RMW per `register` (a locked instruction that waits for the
+//! thread's earlier stores to drain). The table has [`OWNERS`] counters,
+//! each on its own cache line and each *owned* by at most one thread:
 //!
-//! Orderings: `claimed` and the stripes are `Relaxed`. A claim's CAS only
-//! has to hand each index out once, which any RMW guarantees; the slots of
-//! a claimed range are published to other threads by the Release store of
+//! * An owner word goes `0 -> token` once, by CAS, and never changes
+//!   again; `token` is unique to a thread for the life of the process, so
+//!   each counter has at most one owner, ever.
+//! * Only the owner writes its counter, so it increments with a plain load
+//!   and store. A thread finds its counter when it claims a block (a scan
+//!   of the owner words, then a CAS on a free one) and keeps its position
+//!   in its reservation.
+//! * Threads that find every counter owned by others use `unowned`, with
+//!   `fetch_add`. A thread that exits keeps its counter: its count stays.
+//!
+//! [`Indexes::registered`] sums them all. It is exact once the registering
+//! calls have returned and happened-before the read.
+//!
+//! Orderings: every atomic here is `Relaxed`. A claim's CAS only has to
+//! hand each index out once, which any RMW guarantees; the slots of a
+//! claimed range are published to other threads by the Release store of
 //! each slot's generation word (and the segments by their own AcqRel CAS),
-//! never through `claimed`. The stripes are statistics that order nothing.
+//! never through `claimed`. An owner CAS only has to pick one winner. The
+//! counters are statistics that order nothing: a reader that must see a
+//! registration gets it through the happens-before edge it already needs.
 
 use std::cell::Cell;
 use std::ops::Range;
 
-use crate::sync::{thread_local, AtomicU32, AtomicUsize, Ordering};
+use crate::sync::{thread_local, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Indexes per claim. Under loom two, so that a model crosses a block
 /// boundary with three refs.
@@ -67,10 +82,12 @@ const BLOCK_THRESHOLD: u32 = if cfg!(loom) { 2 * BLOCK } else { 64 * BLOCK };
 /// Tables per thread whose reservations the thread keeps at once.
 pub(crate) const CACHED_TABLES: usize = 4;
 
-/// Counter stripes per table, each on its own cache line. Under loom one:
-/// threads get stripes from a process-wide counter, which differs from one
-/// execution to the next, and loom must be able to replay every execution.
-const STRIPES: usize = if cfg!(loom) { 1 } else { 8 };
+/// Owned registration counters per table. Under loom two, so that a model
+/// with three registering threads also counts through `unowned`.
+const OWNERS: usize = if cfg!(loom) { 2 } else { 8 };
+
+/// A reservation's counter: an index into `owners`, or `unowned`.
+const UNOWNED: u32 = u32::MAX;
 
 /// Which indexes of one table are claimed, and how many are registered.
 pub(crate) struct Indexes {
@@ -79,56 +96,63 @@ pub(crate) struct Indexes {
     /// `0..claimed` have been claimed (module docs).
     claimed: AtomicU32,
     max: u32,
-    registered: [Stripe; STRIPES],
+    owners: [Owner; OWNERS],
+    /// Registrations by threads that own no counter.
+    unowned: AtomicUsize,
 }
 
-/// One counter on a cache line of its own (two lines: adjacent-line
-/// prefetchers pair them).
+/// A registration counter and its owner, on a cache line of their own
+/// (two lines: adjacent-line prefetchers pair them).
 #[repr(align(128))]
 #[derive(Default)]
-struct Stripe(AtomicUsize);
+struct Owner {
+    /// `0` (free) or the owning thread's token.
+    thread: AtomicU64,
+    /// Registrations by the owner; only the owner writes it.
+    registered: AtomicUsize,
+}
 
-/// A thread's unused indexes `next..end` of the table `table`.
+/// A thread's unused indexes `next..end` of the table `table`, and the
+/// counter the thread counts its registrations in.
 #[derive(Clone, Copy)]
 struct Reservation {
     table: u64,
     next: u32,
     end: u32,
+    counter: u32,
 }
 
-/// One thread's reservations, and its counter stripe.
+/// One thread's reservations, and its token.
 struct ThreadState {
     reservations: [Cell<Reservation>; CACHED_TABLES],
     /// The reservation to evict next (round robin).
     victim: Cell<usize>,
-    stripe: usize,
+    /// Unique to this thread for the life of the process; never 0.
+    token: u64,
 }
 
 thread_local! {
     static THREAD: ThreadState = ThreadState::new();
 }
 
-/// Hand out table ids and thread stripes. These are plain `std` atomics
-/// even under loom: only uniqueness matters (and a spread of stripes,
-/// which loom does not see: `STRIPES`), so loom need not explore them.
+/// Hand out table ids and thread tokens. These are plain `std` atomics
+/// even under loom: only their uniqueness matters (they are only ever
+/// compared for equality), so loom need not explore them.
 static NEXT_TABLE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-static NEXT_THREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static NEXT_THREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl ThreadState {
-    #[cfg_attr(
-        loom,
-        allow(clippy::modulo_one, reason = "one stripe under loom (see `STRIPES`)")
-    )]
     fn new() -> Self {
         const NONE: Reservation = Reservation {
             table: 0, // no table has id 0
             next: 0,
             end: 0,
+            counter: UNOWNED,
         };
         ThreadState {
             reservations: [const { Cell::new(NONE) }; CACHED_TABLES],
             victim: Cell::new(0),
-            stripe: NEXT_THREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STRIPES,
+            token: NEXT_THREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -140,7 +164,8 @@ impl Indexes {
             table: NEXT_TABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             claimed: AtomicU32::new(0),
             max,
-            registered: std::array::from_fn(|_| Stripe::default()),
+            owners: std::array::from_fn(|_| Owner::default()),
+            unowned: AtomicUsize::new(0),
         }
     }
 
@@ -155,19 +180,29 @@ impl Indexes {
         self.claimed.load(Ordering::Relaxed)
     }
 
-    /// Takes an index for `register`: the next one this thread reserved,
-    /// or the first of a new claim. `grow` must make the slots of a range
-    /// exist (it runs before the claim, see the module docs). `None` if
-    /// `max` indexes are claimed or `grow` failed; nothing changes then.
+    /// Takes and counts an index for `register`: the next one this thread
+    /// reserved, or the first of a new claim. `grow` must make the slots of
+    /// a range exist (it runs before the claim, see the module docs).
+    /// `None` if `max` indexes are claimed or `grow` failed; nothing
+    /// changes then.
+    ///
+    /// The index counts in `len` from here on; the caller publishes its
+    /// slot before returning it (a `register` still returning may count).
     #[inline]
-    pub(crate) fn take(&self, grow: impl FnMut(Range<u32>) -> bool) -> Option<u32> {
+    pub(crate) fn take(&self, grow: impl Fn(Range<u32>) -> bool) -> Option<u32> {
         // `try_with` fails only while the thread's locals are being torn
         // down (a `register` from another thread-local's destructor): claim
         // a single index then, and keep no reservation.
-        match THREAD.try_with(|thread| self.take_reserved(thread)) {
-            Ok(Some(index)) => Some(index),
-            Ok(None) => self.claim_into_reservation(grow),
-            Err(_) => self.claim(grow, 1).map(|range| range.start),
+        let taken = THREAD.try_with(|thread| match self.take_reserved(thread) {
+            Some(index) => Some(index),
+            None => self.claim_into_reservation(thread, &grow),
+        });
+        match taken {
+            Ok(taken) => taken,
+            Err(_) => self.claim(&grow, 1).map(|range| {
+                self.count(UNOWNED);
+                range.start
+            }),
         }
     }
 
@@ -186,38 +221,71 @@ impl Indexes {
             next: reservation.next + 1,
             ..reservation
         });
+        self.count(reservation.counter);
         Some(reservation.next)
     }
 
+    /// Claims a block into this thread's reservation for this table
+    /// (evicting another table's if this table has none) and takes its
+    /// first index.
     #[cold]
-    fn claim_into_reservation(&self, grow: impl FnMut(Range<u32>) -> bool) -> Option<u32> {
+    fn claim_into_reservation(
+        &self,
+        thread: &ThreadState,
+        grow: &impl Fn(Range<u32>) -> bool,
+    ) -> Option<u32> {
         let range = self.claim(grow, BLOCK)?;
-        // `claim` ran no code that touches thread locals, and the first
-        // `try_with` succeeded, so this one does too.
-        let _ = THREAD.try_with(|thread| {
-            let cell = match thread
-                .reservations
-                .iter()
-                .find(|cell| cell.get().table == self.table)
-            {
-                Some(cell) => cell,
-                None => {
-                    let victim = thread.victim.get();
-                    thread.victim.set((victim + 1) % CACHED_TABLES);
-                    &thread.reservations[victim]
-                }
-            };
-            cell.set(Reservation {
-                table: self.table,
-                next: range.start + 1,
-                end: range.end,
-            });
+        let cell = match thread
+            .reservations
+            .iter()
+            .find(|cell| cell.get().table == self.table)
+        {
+            Some(cell) => cell,
+            None => {
+                let victim = thread.victim.get();
+                thread.victim.set((victim + 1) % CACHED_TABLES);
+                &thread.reservations[victim]
+            }
+        };
+        let counter = match cell.get() {
+            reservation if reservation.table == self.table => reservation.counter,
+            _ => self.counter_of(thread.token),
+        };
+        cell.set(Reservation {
+            table: self.table,
+            next: range.start + 1,
+            end: range.end,
+            counter,
         });
+        self.count(counter);
         Some(range.start)
     }
 
+    /// The counter the thread with `token` owns, taking a free one if it
+    /// owns none yet; `UNOWNED` if all are taken by other threads.
+    fn counter_of(&self, token: u64) -> u32 {
+        // Relaxed: owner words order nothing (module docs).
+        if let Some(owned) = self
+            .owners
+            .iter()
+            .position(|owner| owner.thread.load(Ordering::Relaxed) == token)
+        {
+            return owned as u32;
+        }
+        for (position, owner) in self.owners.iter().enumerate() {
+            if owner
+                .thread
+                .compare_exchange(0, token, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                return position as u32;
+            }
+        }
+        UNOWNED
+    }
+
     /// Claims up to `block` indexes (fewer near `max`, module docs).
-    fn claim(&self, mut grow: impl FnMut(Range<u32>) -> bool, block: u32) -> Option<Range<u32>> {
+    fn claim(&self, grow: &impl Fn(Range<u32>) -> bool, block: u32) -> Option<Range<u32>> {
         let mut count = self.claimed.load(Ordering::Relaxed);
         loop {
             let remaining = self.max.checked_sub(count).filter(|&left| left > 0)?;
@@ -242,20 +310,31 @@ impl Indexes {
         }
     }
 
-    /// Counts one registration (after its slot is published).
+    /// Counts one registration in `counter`, which the calling thread owns
+    /// (or `UNOWNED`).
     #[inline]
-    pub(crate) fn count_registered(&self) {
-        let stripe = THREAD.try_with(|thread| thread.stripe).unwrap_or(0);
-        // Relaxed: a statistic (module docs).
-        self.registered[stripe].0.fetch_add(1, Ordering::Relaxed);
+    fn count(&self, counter: u32) {
+        // Relaxed: statistics (module docs).
+        match self.owners.get(counter as usize) {
+            Some(owner) => {
+                // Not an RMW: only this thread, the owner, writes it.
+                let count = owner.registered.load(Ordering::Relaxed);
+                owner.registered.store(count + 1, Ordering::Relaxed);
+            }
+            None => {
+                self.unowned.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Registrations counted so far.
     pub(crate) fn registered(&self) -> usize {
-        self.registered
+        // Relaxed: statistics (module docs).
+        let owned: usize = self
+            .owners
             .iter()
-            // Relaxed: a statistic (module docs).
-            .map(|stripe| stripe.0.load(Ordering::Relaxed))
-            .sum()
+            .map(|owner| owner.registered.load(Ordering::Relaxed))
+            .sum();
+        owned + self.unowned.load(Ordering::Relaxed)
     }
 }

@@ -237,7 +237,6 @@ impl AliasTable {
             })
             .ok_or(AliasError::CapacityExhausted)?;
         self.slot_at(index).publish();
-        self.indexes.count_registered();
         Ok(ObjRef::new(index, 0))
     }
 

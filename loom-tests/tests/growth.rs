@@ -28,7 +28,10 @@
 //!   (after linking `b` if that was too early) `b` resolves to `a`,
 //!   `aliases(a)` lists both fresh refs, every ref's `equivalent` is all
 //!   four, and the unused reserved indexes 3 and 5 are `UnknownRef`.
-//!   Bound 2.
+//!   The registrars also race for the table's last free registration
+//!   counter (two under loom, the first owned by the main thread): one
+//!   owns it, the other counts through the shared one, and `len` must be
+//!   exact either way. Bound 2.
 //! * `registrars_straddle_boundary`: the same with `d` (index 2) also
 //!   registered first (so the main thread holds index 3 in reserve), so
 //!   the two registrars claim `[4, 5]` (an existing segment's size class)
