@@ -23,21 +23,27 @@
 //!   publishes its slot (`target`'s generation word). Only then is it
 //!   registered; every lookup rejects an unpublished index (`UnknownRef`)
 //!   and every iteration skips it.
-//! * A reservation can be abandoned with indexes left: when its thread
-//!   exits, or when the thread registers in more than [`CACHED_TABLES`]
-//!   tables in turn and evicts it. Those indexes stay unpublished holes
-//!   for good: indexes of refs registered by different threads are not
-//!   dense, and a hole costs its slots' bytes.
+//! * A thread keeps reservations for [`CACHED_TABLES`] tables. Needing
+//!   another, it replaces a used-up one if it has one, else the least
+//!   recently used. So a reservation is abandoned with indexes left only
+//!   when its thread exits, or when the thread has registered in four other
+//!   tables since it last registered in this one. Those indexes stay
+//!   unpublished gaps for good: indexes of refs registered by different
+//!   threads are not dense, and a gap costs its slots' bytes.
 //!
 //! # Block size
 //!
-//! A claim takes [`BLOCK`] indexes while at least [`BLOCK_THRESHOLD`]
-//! remain below `max_refs`, and one index after that. So a table whose
-//! `max_refs` is small hands out exactly `max_refs` refs, densely, and a
-//! large one strands at most `BLOCK - 1` indexes per abandoned reservation.
-//! Blocks start at multiples of `BLOCK` (single claims only ever follow
-//! blocks), which on `std` keeps each block inside one segment and its
-//! slots on cache lines that only its thread writes (segment bases aside).
+//! A claim takes [`BLOCK`] indexes if at least [`BLOCK_THRESHOLD`] would
+//! remain below `max_refs` after it, and one index otherwise. So the last
+//! `BLOCK_THRESHOLD` indexes are claimed one at a time: a table whose
+//! `max_refs` is at most that hands out exactly `max_refs` refs, and a
+//! larger one strands at most `BLOCK - 1` indexes per abandoned
+//! reservation. Blocks start at multiples of `BLOCK`, since single claims
+//! only follow blocks (with one exception: a `register` from a
+//! thread-local destructor, see [`Indexes::take`]); on `std` that keeps
+//! each block inside one segment and its slots on cache lines that only
+//! its thread writes (segment bases aside). Correctness does not depend on
+//! it: a claim grows every segment its range touches.
 //!
 //! # Counting
 //!
@@ -54,7 +60,10 @@
 //!   of the owner words, then a CAS on a free one) and keeps its position
 //!   in its reservation.
 //! * Threads that find every counter owned by others use `unowned`, with
-//!   `fetch_add`. A thread that exits keeps its counter: its count stays.
+//!   `fetch_add`. A thread that exits keeps its counter (its count stays),
+//!   so the first [`OWNERS`] threads to register in a table own its
+//!   counters for the table's life and any later thread pays one RMW per
+//!   `register`.
 //!
 //! [`Indexes::registered`] sums them all. It is exact once the registering
 //! calls have returned and happened-before the read.
@@ -76,7 +85,8 @@ use crate::sync::{thread_local, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 /// boundary with three refs.
 pub(crate) const BLOCK: u32 = if cfg!(loom) { 2 } else { 64 };
 
-/// Claims take a whole block only while at least this many indexes remain.
+/// Claims take a whole block only if at least this many indexes remain
+/// after it.
 const BLOCK_THRESHOLD: u32 = if cfg!(loom) { 2 * BLOCK } else { 64 * BLOCK };
 
 /// Tables per thread whose reservations the thread keeps at once.
@@ -112,21 +122,35 @@ struct Owner {
     registered: AtomicUsize,
 }
 
-/// A thread's unused indexes `next..end` of the table `table`, and the
-/// counter the thread counts its registrations in.
+/// A thread's unused indexes `next..end` of the table `table`, the
+/// counter the thread counts its registrations in, and when it last used
+/// the reservation.
 #[derive(Clone, Copy)]
 struct Reservation {
     table: u64,
     next: u32,
     end: u32,
     counter: u32,
+    last_use: u64,
 }
 
-/// One thread's reservations, and its token.
+impl Reservation {
+    /// How much replacing this reservation would cost, lowest first: a
+    /// used-up reservation strands nothing, then least recently used.
+    fn eviction_cost(self) -> u64 {
+        if self.next == self.end {
+            0
+        } else {
+            self.last_use + 1
+        }
+    }
+}
+
+/// One thread's reservations, its clock for their `last_use`, and its
+/// token.
 struct ThreadState {
     reservations: [Cell<Reservation>; CACHED_TABLES],
-    /// The reservation to evict next (round robin).
-    victim: Cell<usize>,
+    clock: Cell<u64>,
     /// Unique to this thread for the life of the process; never 0.
     token: u64,
 }
@@ -148,12 +172,23 @@ impl ThreadState {
             next: 0,
             end: 0,
             counter: UNOWNED,
+            last_use: 0,
         };
         ThreadState {
             reservations: [const { Cell::new(NONE) }; CACHED_TABLES],
-            victim: Cell::new(0),
+            clock: Cell::new(0),
             token: NEXT_THREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+}
+
+impl ThreadState {
+    /// The next `last_use` stamp.
+    #[inline]
+    fn tick(&self) -> u64 {
+        let now = self.clock.get() + 1;
+        self.clock.set(now);
+        now
     }
 }
 
@@ -188,22 +223,27 @@ impl Indexes {
     ///
     /// The index counts in `len` from here on; the caller publishes its
     /// slot before returning it (a `register` still returning may count).
+    ///
+    /// If the thread's locals are already torn down (a `register` from
+    /// another thread-local's destructor, on platforms that destroy this
+    /// module's state first), it claims a single index and keeps no
+    /// reservation: blocks claimed after that no longer start at multiples
+    /// of `BLOCK`, which costs only cache-line sharing at their edges.
     #[inline]
     pub(crate) fn take(&self, grow: impl Fn(Range<u32>) -> bool) -> Option<u32> {
-        // `try_with` fails only while the thread's locals are being torn
-        // down (a `register` from another thread-local's destructor): claim
-        // a single index then, and keep no reservation.
         let taken = THREAD.try_with(|thread| match self.take_reserved(thread) {
             Some(index) => Some(index),
             None => self.claim_into_reservation(thread, &grow),
         });
-        match taken {
-            Ok(taken) => taken,
-            Err(_) => self.claim(&grow, 1).map(|range| {
-                self.count(UNOWNED);
-                range.start
-            }),
-        }
+        taken.unwrap_or_else(|_| self.take_unreserved(&grow))
+    }
+
+    /// Takes and counts a single index without a reservation.
+    #[cold]
+    fn take_unreserved(&self, grow: &impl Fn(Range<u32>) -> bool) -> Option<u32> {
+        let range = self.claim(grow, 1)?;
+        self.count(UNOWNED);
+        Some(range.start)
     }
 
     /// The next index of this thread's reservation for this table.
@@ -219,6 +259,7 @@ impl Indexes {
         }
         cell.set(Reservation {
             next: reservation.next + 1,
+            last_use: thread.tick(),
             ..reservation
         });
         self.count(reservation.counter);
@@ -235,17 +276,16 @@ impl Indexes {
         grow: &impl Fn(Range<u32>) -> bool,
     ) -> Option<u32> {
         let range = self.claim(grow, BLOCK)?;
-        let cell = match thread
-            .reservations
+        let reservations = &thread.reservations;
+        let cell = match reservations
             .iter()
             .find(|cell| cell.get().table == self.table)
         {
             Some(cell) => cell,
-            None => {
-                let victim = thread.victim.get();
-                thread.victim.set((victim + 1) % CACHED_TABLES);
-                &thread.reservations[victim]
-            }
+            None => reservations
+                .iter()
+                .min_by_key(|cell| cell.get().eviction_cost())
+                .expect("CACHED_TABLES > 0"),
         };
         let counter = match cell.get() {
             reservation if reservation.table == self.table => reservation.counter,
@@ -256,6 +296,7 @@ impl Indexes {
             next: range.start + 1,
             end: range.end,
             counter,
+            last_use: thread.tick(),
         });
         self.count(counter);
         Some(range.start)
@@ -289,7 +330,7 @@ impl Indexes {
         let mut count = self.claimed.load(Ordering::Relaxed);
         loop {
             let remaining = self.max.checked_sub(count).filter(|&left| left > 0)?;
-            let size = if remaining >= BLOCK_THRESHOLD {
+            let size = if remaining >= BLOCK_THRESHOLD + block {
                 block
             } else {
                 1
@@ -336,5 +377,47 @@ impl Indexes {
             .map(|owner| owner.registered.load(Ordering::Relaxed))
             .sum();
         owned + self.unowned.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn always(_: Range<u32>) -> bool {
+        true
+    }
+
+    #[test]
+    fn a_take_without_reservation_claims_one_index_after_the_blocks() {
+        let indexes = Indexes::new(1 << 20);
+        assert_eq!(indexes.take(always), Some(0));
+        assert_eq!(indexes.claimed(), BLOCK);
+        assert_eq!(indexes.take_unreserved(&always), Some(BLOCK));
+        assert_eq!(indexes.take(always), Some(1));
+        assert_eq!(indexes.claimed(), BLOCK + 1);
+        assert_eq!(indexes.registered(), 3);
+    }
+
+    #[test]
+    fn a_failed_claim_changes_nothing() {
+        let indexes = Indexes::new(1 << 20);
+        assert_eq!(indexes.take(|_| false), None);
+        assert_eq!(indexes.take_unreserved(&|_| false), None);
+        assert_eq!((indexes.claimed(), indexes.registered()), (0, 0));
+        assert_eq!(indexes.take(always), Some(0));
+    }
+
+    #[test]
+    fn the_last_threshold_indexes_are_claimed_one_at_a_time() {
+        let max = BLOCK_THRESHOLD + BLOCK + 3;
+        let indexes = Indexes::new(max);
+        assert_eq!(indexes.take(always), Some(0));
+        assert_eq!(indexes.claimed(), BLOCK);
+        // Another thread now finds `BLOCK_THRESHOLD + 3` left, too few for
+        // a block: one index per claim from here to the end.
+        let other = std::thread::scope(|s| s.spawn(|| indexes.take(always)).join().unwrap());
+        assert_eq!(other, Some(BLOCK));
+        assert_eq!(indexes.claimed(), BLOCK + 1);
     }
 }

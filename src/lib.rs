@@ -72,22 +72,24 @@
 //! only while the answer is unknown; a completion makes a wake syscall only
 //! if a resolver announced itself on that ref (a resolver that timed out
 //! leaves its announcement, costing that completion one needless wake).
+//!
 //! `register` takes indexes from a per-thread reservation of 64, so
 //! registering threads share no counter; indexes are unique but, across
-//! threads, not dense (see [`AliasTable::register`]). Resolving a completed path is amortized O(1) whatever
-//! its length (path compression into a per-ref canonical cache, beside the
-//! original edges). Each ref costs [`AliasTable::BYTES_PER_REF`] (20) bytes
-//! across both tables, and no edge allocates. The tables grow in segments
-//! that never move (at most 12.5% headroom), up to [`AliasTable::MAX_REFS`]
-//! refs.
+//! threads, not dense (see [`AliasTable::register`]). Resolving a
+//! completed path is amortized O(1) whatever its length (path compression
+//! into a per-ref canonical cache, beside the original edges). Each ref
+//! costs [`AliasTable::BYTES_PER_REF`] (20) bytes across both tables, and
+//! no edge allocates. The tables grow in segments that never move (at most
+//! 12.5% headroom), up to [`AliasTable::MAX_REFS`] refs.
 //!
 //! # Safety and correctness
 //!
 //! Each protocol is written down at the top of its module: the edge word
 //! and its waiter flag (`target`), the insert-only reverse lists
 //! (`reverse`), cycle detection across racing calls (`table`), growth
-//! (`segments`), per-thread index reservations (`indexes`). All atomics and the futex go through one `sync` module
-//! that becomes loom's under `cfg(loom)`; the models in `loom-tests/`
+//! (`segments`), per-thread index reservations (`indexes`). All atomics,
+//! thread locals and the futex go through one `sync` module that becomes
+//! loom's under `cfg(loom)`; the models in `loom-tests/`
 //! check the protocols exhaustively under a stated preemption bound, with a
 //! futex shim that really blocks, so a lost wake-up is a loom deadlock.
 //! `unsafe` is confined to segment pointers and the timed futex syscall.

@@ -202,14 +202,16 @@ impl AliasTable {
     /// Registers a new ref. It starts UNINITIALIZED: no target, not canonical.
     ///
     /// Each thread claims indexes in blocks of 64 and hands them out from
-    /// its own reservation, so registering threads do not contend. Refs
-    /// one thread registers in one table have consecutive indexes; across
-    /// threads they are unique but not dense: a thread that exits, or that
-    /// goes on to register in more than four other tables, leaves the rest
-    /// of its block unused (at most 63 indexes), and every call rejects
-    /// those as [`AliasError::UnknownRef`]. The last 4096 indexes below
+    /// its own reservation, so registering threads do not contend. The
+    /// refs one thread registers in one table have increasing indexes
+    /// (consecutive within a block); across threads they are unique but
+    /// not dense. A thread keeps reservations for four tables; it leaves
+    /// the rest of a block unused (at most 63 indexes) only when it exits,
+    /// or when it has registered in four other tables since it last
+    /// registered in this one, and every call rejects those indexes as
+    /// [`AliasError::UnknownRef`]. The last 4096 indexes below
     /// [`max_refs`](Self::max_refs) are claimed one at a time, so a table
-    /// with a small limit hands out exactly `max_refs` refs.
+    /// whose limit is at most 4096 hands out exactly `max_refs` refs.
     ///
     /// # Errors
     ///

@@ -1,7 +1,8 @@
 //! How `register` hands out indexes: consecutive per thread and table,
 //! unique across threads, gaps left by unused reservations rejected as
-//! unknown, `len` counting registered refs only, and registration from a
-//! thread-local destructor.
+//! unknown, which reservation a fifth table replaces, exact limits, `len`
+//! counting registered refs only, and registration from a thread-local
+//! destructor.
 
 mod common;
 
@@ -108,6 +109,43 @@ fn a_fifth_table_evicts_a_reservation_and_leaves_a_gap() {
         assert_eq!(table.len(), refs.len());
         assert_gaps_unknown(table, refs);
     }
+}
+
+#[test]
+fn the_least_recently_used_reservation_is_the_one_replaced() {
+    let tables: Vec<AliasTable> = (0..6).map(|_| AliasTable::new()).collect();
+    let [a, b, c, d, e, f] = [0, 1, 2, 3, 4, 5].map(|i| &tables[i]);
+    for table in [a, b, c, d, a, e, a, f, a] {
+        table.register().unwrap();
+    }
+    // `a` was used between every new table, so it kept its reservation;
+    // `e` replaced `b` (least recently used) and `f` replaced `c`.
+    assert_eq!(a.register(), Ok(ObjRef::new(4, 0)));
+    assert_eq!(d.register(), Ok(ObjRef::new(1, 0)));
+    assert_eq!(b.register(), Ok(ObjRef::new(64, 0)));
+    assert_eq!(c.register(), Ok(ObjRef::new(64, 0)));
+}
+
+#[test]
+fn a_long_lived_table_stays_dense_beside_short_lived_ones() {
+    let long_lived = AliasTable::new();
+    for job in 0..1000 {
+        let short_lived = AliasTable::new();
+        short_lived.register().unwrap();
+        assert_eq!(long_lived.register(), Ok(ObjRef::new(job, 0)));
+    }
+}
+
+#[test]
+fn a_limit_of_4096_is_handed_out_exactly_even_if_a_thread_leaves() {
+    let table = AliasTable::builder().max_refs(4096).build();
+    thread::scope(|s| s.spawn(|| table.register().unwrap()).join().unwrap());
+    let mut handed_out = 1;
+    while table.register().is_ok() {
+        handed_out += 1;
+    }
+    assert_eq!(handed_out, 4096);
+    assert_eq!(table.len(), 4096);
 }
 
 /// A thread-local whose destructor registers a ref: by then the table's

@@ -32,11 +32,18 @@
 //!   counter (two under loom, the first owned by the main thread): one
 //!   owns it, the other counts through the shared one, and `len` must be
 //!   exact either way. Bound 2.
-//! * `registrars_straddle_boundary`: the same with `d` (index 2) also
-//!   registered first (so the main thread holds index 3 in reserve), so
-//!   the two registrars claim `[4, 5]` (an existing segment's size class)
-//!   and `[6, 7]` (the first block of the `[6..=9]` segment), and the third
-//!   thread tries to link `b` to index 6. Bound 2.
+//! * `registrars_share_a_segment`: the same with three more refs
+//!   registered by the main thread first (indexes 2 to 4, index 5 left in
+//!   its reservation), so the two registrars claim `[6, 7]` and `[8, 9]`,
+//!   two blocks of the one segment `[6..=9]`, and both may race to
+//!   allocate it; the third thread tries to link `b` to index 8. Bound 2.
+//! * `blocks_then_single_claims`: `max_refs(7)`. The main thread registers
+//!   `a`, claiming the block `[0, 1]` (seven indexes left, enough for a
+//!   block and the four-index single-claim tail). Two threads register at
+//!   once: five left, so each claims a single index, 2 and 3 in either
+//!   order. The main thread then gets 1 from its reservation and 4, 5 and
+//!   6 one by one, and the next `register` fails: all seven handed out,
+//!   no gap. Bound 2.
 //! * `exact_limit_claims_one_at_a_time`: `max_refs(3)` with `a` registered:
 //!   two threads register at once. With fewer than four indexes left,
 //!   claims are single, so they get indexes 1 and 2 (in either order),
@@ -176,9 +183,34 @@ fn two_registrars_race_for_blocks() {
 }
 
 #[test]
-fn registrars_straddle_boundary() {
-    model_in_orders("registrars_straddle_boundary", 2, |order| {
-        two_registrars(order, 1)
+fn registrars_share_a_segment() {
+    model_in_orders("registrars_share_a_segment", 2, |order| {
+        two_registrars(order, 3)
+    });
+}
+
+#[test]
+fn blocks_then_single_claims() {
+    model_in_orders("blocks_then_single_claims", 2, |order| {
+        let table = Arc::new(AliasTable::builder().max_refs(7).build());
+        assert_eq!(table.register(), Ok(ObjRef::new(0, 0)));
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let table = table.clone();
+                task(move || table.register())
+            })
+            .collect();
+        let mut singles: Vec<ObjRef> = join_all(spawn_all(order, tasks))
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        singles.sort();
+        assert_eq!(singles, [ObjRef::new(2, 0), ObjRef::new(3, 0)]);
+        for expected in [1, 4, 5, 6] {
+            assert_eq!(table.register(), Ok(ObjRef::new(expected, 0)));
+        }
+        assert_eq!(table.register(), Err(AliasError::CapacityExhausted));
+        assert_eq!(table.len(), 7);
     });
 }
 
