@@ -2,7 +2,7 @@
 //! would otherwise use, in the same run, on the same workloads.
 //!
 //! * Full suite: `cargo bench --bench contention`
-//! * Quick variant (under 3 minutes): `HALO_BENCH_QUICK=1 cargo bench --bench contention`
+//! * Quick variant (under 3 minutes once built): `HALO_BENCH_QUICK=1 cargo bench --bench contention`
 //! * Report: `python3 benches/report.py --write BENCHMARKS.md`
 //!
 //! Under `cargo test` every benchmark runs once, on small inputs, as a
