@@ -24,12 +24,13 @@
 //!   registered; every lookup rejects an unpublished index (`UnknownRef`)
 //!   and every iteration skips it.
 //! * A thread keeps reservations for [`CACHED_TABLES`] tables. Needing
-//!   another, it replaces a used-up one if it has one, else the least
-//!   recently used. So a reservation is abandoned with indexes left only
-//!   when its thread exits, or when the thread has registered in four other
-//!   tables since it last registered in this one. Those indexes stay
-//!   unpublished gaps for good: indexes of refs registered by different
-//!   threads are not dense, and a gap costs its slots' bytes.
+//!   another for a block, it replaces a used-up one if it has one, else
+//!   the least recently used (a single claim, see below, keeps nothing and
+//!   replaces nothing). So a reservation is abandoned with indexes left
+//!   only when its thread exits, or when the thread has claimed blocks in
+//!   four other tables since it last registered in this one. Those indexes
+//!   stay unpublished gaps for good: indexes of refs registered by
+//!   different threads are not dense, and a gap costs its slots' bytes.
 //!
 //! # Block size
 //!
@@ -225,10 +226,12 @@ impl Indexes {
     /// slot before returning it (a `register` still returning may count).
     ///
     /// If the thread's locals are already torn down (a `register` from
-    /// another thread-local's destructor, on platforms that destroy this
-    /// module's state first), it claims a single index and keeps no
-    /// reservation: blocks claimed after that no longer start at multiples
-    /// of `BLOCK`, which costs only cache-line sharing at their edges.
+    /// another thread-local's destructor), it claims a single index and
+    /// keeps no reservation: blocks claimed after that no longer start at
+    /// multiples of `BLOCK`, which costs only cache-line sharing at their
+    /// edges. With native thread locals (Linux, macOS, Windows) that cannot
+    /// happen: the state has no destructor, so it is never torn down. Where
+    /// thread locals are OS keys and get destroyed, it can.
     #[inline]
     pub(crate) fn take(&self, grow: impl Fn(Range<u32>) -> bool) -> Option<u32> {
         let taken = THREAD.try_with(|thread| match self.take_reserved(thread) {
@@ -282,6 +285,13 @@ impl Indexes {
             .find(|cell| cell.get().table == self.table)
         {
             Some(cell) => cell,
+            // A single claim leaves nothing to keep: evicting another
+            // table's reservation for it would only strand that one.
+            None if range.len() == 1 => {
+                let counter = self.counter_of(thread.token);
+                self.count(counter);
+                return Some(range.start);
+            }
             None => reservations
                 .iter()
                 .min_by_key(|cell| cell.get().eviction_cost())
@@ -409,6 +419,16 @@ mod tests {
     }
 
     #[test]
+    fn a_block_is_claimed_only_if_the_threshold_remains_after_it() {
+        let exactly_enough = Indexes::new(BLOCK_THRESHOLD + BLOCK);
+        assert_eq!(exactly_enough.take(always), Some(0));
+        assert_eq!(exactly_enough.claimed(), BLOCK);
+        let one_short = Indexes::new(BLOCK_THRESHOLD + BLOCK - 1);
+        assert_eq!(one_short.take(always), Some(0));
+        assert_eq!(one_short.claimed(), 1);
+    }
+
+    #[test]
     fn the_last_threshold_indexes_are_claimed_one_at_a_time() {
         let max = BLOCK_THRESHOLD + BLOCK + 3;
         let indexes = Indexes::new(max);
@@ -416,8 +436,19 @@ mod tests {
         assert_eq!(indexes.claimed(), BLOCK);
         // Another thread now finds `BLOCK_THRESHOLD + 3` left, too few for
         // a block: one index per claim from here to the end.
-        let other = std::thread::scope(|s| s.spawn(|| indexes.take(always)).join().unwrap());
-        assert_eq!(other, Some(BLOCK));
-        assert_eq!(indexes.claimed(), BLOCK + 1);
+        let taken = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut taken = Vec::new();
+                while let Some(index) = indexes.take(always) {
+                    taken.push(index);
+                    assert_eq!(indexes.claimed(), index + 1, "a single claim");
+                }
+                taken
+            })
+            .join()
+            .unwrap()
+        });
+        assert_eq!(taken, (BLOCK..max).collect::<Vec<_>>());
+        assert_eq!(indexes.registered(), 1 + taken.len());
     }
 }

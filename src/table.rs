@@ -207,7 +207,7 @@ impl AliasTable {
     /// (consecutive within a block); across threads they are unique but
     /// not dense. A thread keeps reservations for four tables; it leaves
     /// the rest of a block unused (at most 63 indexes) only when it exits,
-    /// or when it has registered in four other tables since it last
+    /// or when it has claimed blocks in four other tables since it last
     /// registered in this one, and every call rejects those indexes as
     /// [`AliasError::UnknownRef`]. The last 4096 indexes below
     /// [`max_refs`](Self::max_refs) are claimed one at a time, so a table

@@ -127,6 +127,33 @@ fn the_least_recently_used_reservation_is_the_one_replaced() {
 }
 
 #[test]
+fn a_used_up_reservation_is_replaced_before_the_least_recently_used() {
+    let tables: Vec<AliasTable> = (0..5).map(|_| AliasTable::new()).collect();
+    let [a, b, c, used_up, e] = [0, 1, 2, 3, 4].map(|i| &tables[i]);
+    for table in [a, b, c] {
+        table.register().unwrap();
+    }
+    for _ in 0..64 {
+        used_up.register().unwrap(); // its whole block, most recently
+    }
+    e.register().unwrap();
+    // `e` took the used-up reservation, not `a`'s (least recently used).
+    assert_eq!(a.register(), Ok(ObjRef::new(1, 0)));
+}
+
+#[test]
+fn a_table_with_a_small_limit_replaces_no_reservation() {
+    let big: Vec<AliasTable> = (0..4).map(|_| AliasTable::new()).collect();
+    let small = AliasTable::builder().max_refs(100).build();
+    for round in 0..10 {
+        for table in &big {
+            assert_eq!(table.register(), Ok(ObjRef::new(round, 0)));
+        }
+        assert_eq!(small.register(), Ok(ObjRef::new(round, 0)));
+    }
+}
+
+#[test]
 fn a_long_lived_table_stays_dense_beside_short_lived_ones() {
     let long_lived = AliasTable::new();
     for job in 0..1000 {
