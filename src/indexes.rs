@@ -80,7 +80,7 @@
 use std::cell::Cell;
 use std::ops::Range;
 
-use crate::sync::{thread_local, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{thread_local, AtomicU32, AtomicU64, AtomicUsize, Ordering, UniqueIds};
 
 /// Indexes per claim. Under loom two, so that a model crosses a block
 /// boundary with three refs.
@@ -160,11 +160,9 @@ thread_local! {
     static THREAD: ThreadState = ThreadState::new();
 }
 
-/// Hand out table ids and thread tokens. These are plain `std` atomics
-/// even under loom: only their uniqueness matters (they are only ever
-/// compared for equality), so loom need not explore them.
-static NEXT_TABLE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-static NEXT_THREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// Table ids and thread tokens.
+static TABLE_IDS: UniqueIds = UniqueIds::new();
+static THREAD_TOKENS: UniqueIds = UniqueIds::new();
 
 impl ThreadState {
     fn new() -> Self {
@@ -178,7 +176,7 @@ impl ThreadState {
         ThreadState {
             reservations: [const { Cell::new(NONE) }; CACHED_TABLES],
             clock: Cell::new(0),
-            token: NEXT_THREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            token: THREAD_TOKENS.next(),
         }
     }
 }
@@ -197,7 +195,7 @@ impl Indexes {
     /// Nothing claimed yet; at most `max` indexes will be.
     pub(crate) fn new(max: u32) -> Self {
         Indexes {
-            table: NEXT_TABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            table: TABLE_IDS.next(),
             claimed: AtomicU32::new(0),
             max,
             owners: std::array::from_fn(|_| Owner::default()),
