@@ -1,9 +1,9 @@
 //! The one import point for atomics, fences, thread locals, unique ids,
 //! spin hints and the futex.
 //!
-//! Under `cfg(loom)` every item here is loom's model of it, so the loom
-//! models in `loom-tests/` explore the real code paths; otherwise it is
-//! `std`. No other module names `std::sync::atomic` or `loom` directly.
+//! Under `cfg(loom)` every item here but `UniqueIds` is loom's model of
+//! it, so the loom models in `loom-tests/` explore the real code paths;
+//! otherwise it is `std`. No other module names `std::sync::atomic` or `loom` directly.
 
 mod futex;
 
