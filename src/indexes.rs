@@ -335,6 +335,8 @@ impl Indexes {
 
     /// Claims up to `block` indexes (fewer near `max`, module docs).
     fn claim(&self, grow: &impl Fn(Range<u32>) -> bool, block: u32) -> Option<Range<u32>> {
+        // Relaxed, here and in the CAS: a claim only has to hand each index
+        // out once; slots are published through their generation words.
         let mut count = self.claimed.load(Ordering::Relaxed);
         loop {
             let remaining = self.max.checked_sub(count).filter(|&left| left > 0)?;

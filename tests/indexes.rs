@@ -175,8 +175,12 @@ fn a_limit_of_4096_is_handed_out_exactly_even_if_a_thread_leaves() {
     assert_eq!(table.len(), 4096);
 }
 
-/// A thread-local whose destructor registers a ref: by then the table's
-/// own thread-local state may be gone, and `register` must still work.
+/// A thread-local whose destructor registers a ref, while the thread's
+/// locals are being torn down: `register` must still work. With native
+/// thread locals (Linux, macOS, Windows) the table's own per-thread state
+/// has no destructor and is still there, so this takes the usual path; the
+/// path for state already gone is covered by the unit tests in
+/// `src/indexes.rs`, which call it directly.
 struct RegistersOnDrop(
     Arc<AliasTable>,
     std::sync::mpsc::Sender<Result<ObjRef, AliasError>>,
