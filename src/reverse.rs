@@ -1,11 +1,10 @@
 //! The reverse table: for each target, the list of refs that alias it.
 //!
-//! Each ref has two link words: `first`, the head of the list of its own
-//! aliases, and `next`, its place in its target's list. A ref has at most
-//! one target, so it is in at most one list, and the lists need no memory
-//! besides these two words: no allocation per edge.
-//!
-//! # Link words
+//! Each ref has a list head, `first`, in its row of the reverse table (4
+//! bytes), and a `next` link in the high half of its target-table link word
+//! (see `target`). A ref has at most one target, so it is in at most one
+//! list, and the lists need no memory besides these words: no allocation
+//! per edge.
 //!
 //! | value   | in `first`          | in `next`                          |
 //! |---------|---------------------|------------------------------------|
@@ -17,14 +16,17 @@
 //!
 //! Lists are insert-only. Inserting alias `a` into target `t`'s list:
 //!
-//! 1. **Fix the successor.** Read `t.first` as `s` and CAS `a.next` from
-//!    `Unlisted` to `s`. If the CAS fails, someone else already fixed it:
-//!    use the value found. From now on `a.next` never changes except
+//! 1. **Choose the successor.** Read `t.first` as `s`. The CAS that
+//!    commits `a`'s edge (`Open` -> `Alias(t)`) writes `s` into `a.next` in
+//!    the same word, so the successor is fixed exactly when the edge is,
+//!    by the one call that won the edge. From then on `a.next` changes only
 //!    through step 2 run for *another* node (splicing after `a`).
 //! 2. **Splice before the successor.** Walk from `t.first`; if the walk
 //!    meets `a`, it is in the list: done. At the link that holds `s`, CAS
 //!    it from `s` to `a`. If that CAS fails, the link changed (another
 //!    node was spliced there): re-read the same link and go on.
+//! 3. **Mark** `a` listed (its generation word's `LISTED` bit), so that a
+//!    repeated `alias` call returns in O(1) instead of walking the list.
 //!
 //! Invariants, and why no interleaving breaks them:
 //!
@@ -38,71 +40,48 @@
 //!   between the head and `s` (it was spliced in front of `s`, and nodes
 //!   spliced later go in front of their own successors, never behind `s`),
 //!   so every walk meets `a` before the link that holds `s`, and stops.
-//! * **Idempotent and helpable.** Any number of threads may run the
-//!   protocol for the same `(t, a)`: all agree on `s` (step 1) and exactly
-//!   one splice succeeds. So a duplicate `alias` call can finish the
-//!   insertion for a stalled original and return only once the edge is
-//!   listed: nobody waits on anyone (lock-free).
+//! * **Idempotent and helpable.** Any number of threads may run step 2 for
+//!   the same `(t, a)`: all read the same `s` from `a.next`, and exactly one
+//!   splice succeeds. So a repeated `alias` call can finish the insertion
+//!   for a stalled original and return only once the edge is listed: nobody
+//!   waits on anyone (lock-free). `LISTED` is only a shortcut: it is set
+//!   after the splice, so a repeat that sees it needs no walk, and one that
+//!   does not runs step 2, which finds `a` if it is there.
 //!
-//! The fast path, with no contention, is one load and two CASes.
+//! With no contention an insertion is one load and one CAS (the head's),
+//! besides the edge's commit CAS that it shares.
 //!
-//! Orderings: every CAS that makes a node reachable (or fixes `a.next`) is
-//! `AcqRel`, and every read of a link is `Acquire`: a reader that reaches a
-//! node through a link sees that node's `next` as written before the link.
+//! Orderings: every CAS that makes a node reachable is `AcqRel`, and every
+//! read of a link is `Acquire`: a reader that reaches a node through a link
+//! sees that node's `next` as written before the link (the commit, or a
+//! later splice).
 
 use crate::segments::Segments;
 use crate::sync::{AtomicU32, Ordering};
+use crate::target::{Link, TargetSlot};
 
-const UNLISTED: u32 = 0;
-const END: u32 = 1;
-const NODE_BASE: u32 = 2;
-
-/// A decoded link word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Link {
-    Unlisted,
-    End,
-    Node(u32),
-}
-
-impl Link {
-    fn decode_next(word: u32) -> Link {
-        match word {
-            UNLISTED => Link::Unlisted,
-            END => Link::End,
-            node => Link::Node(node - NODE_BASE),
-        }
-    }
-
-    /// A head word: an empty head reads as the end of the list.
-    fn decode_first(word: u32) -> Link {
-        match Link::decode_next(word) {
-            Link::Unlisted => Link::End,
-            link => link,
-        }
-    }
-
-    fn encode(self) -> u32 {
-        match self {
-            Link::Unlisted => UNLISTED,
-            Link::End => END,
-            Link::Node(index) => index + NODE_BASE,
-        }
-    }
-}
-
-/// One ref's row of the reverse table.
+/// One ref's row of the reverse table: the head of its list of aliases.
 #[derive(Debug, Default)]
 #[repr(C)]
 pub(crate) struct ReverseSlot {
     first: AtomicU32,
-    next: AtomicU32,
 }
 
-// SAFETY: two `AtomicU32`s (`repr(C)`, no padding); all-zero is a valid
-// `AtomicU32` and the slot's initial state (no aliases, unlisted).
+crate::segments::slots_per_line!(ReverseSlot, 16);
+
+// SAFETY: one `AtomicU32` (`repr(C)`, no padding); all-zero is a valid
+// `AtomicU32` and the row's initial state (no aliases).
 #[cfg(not(loom))]
 unsafe impl bytemuck::Zeroable for ReverseSlot {}
+
+/// An empty head reads as the end of the list.
+#[inline]
+fn decode_first(word: u32) -> Link {
+    match Link::decode(word) {
+        Link::Unlisted => Link::End,
+        link => link,
+    }
+}
 
 /// The reverse table.
 #[derive(Debug)]
@@ -121,55 +100,62 @@ impl ReverseTable {
         &self.slots
     }
 
-    /// The slot of a registered ref.
+    /// The head of a registered ref.
     #[inline]
-    fn slot(&self, index: u32) -> &ReverseSlot {
-        self.slots
+    fn head(&self, index: u32) -> &AtomicU32 {
+        &self
+            .slots
             .get(index)
             .expect("registered refs have their reverse slot allocated before they are published")
+            .first
     }
 
-    /// Lists `alias` among `target`'s aliases (the module's protocol).
-    /// Safe to call any number of times, from any threads, for one pair.
-    pub(crate) fn insert(&self, target: u32, alias: u32) {
-        let head = &self.slot(target).first;
-        let alias_next = &self.slot(alias).next;
+    /// Step 1: the successor an alias of `target` committed now gets.
+    #[inline]
+    pub(crate) fn successor_for(&self, target: u32) -> Link {
+        decode_first(self.head(target).load(Ordering::Acquire))
+    }
+
+    /// Step 2: splices `alias`, whose committed `next` is `successor`, into
+    /// `target`'s list. Safe to call any number of times, from any threads,
+    /// for one pair.
+    pub(crate) fn splice<'t>(
+        &self,
+        slot_of: impl Fn(u32) -> &'t TargetSlot,
+        target: u32,
+        alias: u32,
+        successor: Link,
+    ) {
         let me = Link::Node(alias);
-
-        // Step 1: fix the successor.
-        let proposed = Link::decode_first(head.load(Ordering::Acquire));
-        let successor = match alias_next.compare_exchange(
-            UNLISTED,
-            proposed.encode(),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => proposed,
-            Err(fixed) => Link::decode_next(fixed),
-        };
-
-        // Step 2: splice in front of the successor.
-        let mut link: &AtomicU32 = head;
-        let mut decode: fn(u32) -> Link = Link::decode_first;
+        let head = self.head(target);
+        // The link being looked at: the head, or a node's `next`.
+        let mut at: Option<u32> = None;
         loop {
-            let word = link.load(Ordering::Acquire);
-            let current = decode(word);
+            let (word, current) = match at {
+                None => {
+                    let word = head.load(Ordering::Acquire);
+                    (word, decode_first(word))
+                }
+                Some(node) => (0, slot_of(node).next()),
+            };
             if current == me {
                 return;
             }
             if current == successor {
-                match link.compare_exchange(word, me.encode(), Ordering::AcqRel, Ordering::Acquire)
-                {
-                    Ok(_) => return,
-                    // Another node was spliced here: look at it next.
-                    Err(_) => continue,
+                let spliced = match at {
+                    None => head
+                        .compare_exchange(word, me.encode(), Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok(),
+                    Some(node) => slot_of(node).replace_next(successor, me).is_ok(),
+                };
+                if spliced {
+                    return;
                 }
+                // Another node was spliced here: look at it next.
+                continue;
             }
             match current {
-                Link::Node(index) => {
-                    link = &self.slot(index).next;
-                    decode = Link::decode_next;
-                }
+                Link::Node(index) => at = Some(index),
                 // Unreachable by the module's invariants: `successor` is
                 // always reachable. Stop rather than spin if they broke.
                 Link::End | Link::Unlisted => {
@@ -181,11 +167,16 @@ impl ReverseTable {
     }
 
     /// Calls `f` with every direct alias of `target`, newest first.
-    pub(crate) fn for_each_alias(&self, target: u32, mut f: impl FnMut(u32)) {
-        let mut link = Link::decode_first(self.slot(target).first.load(Ordering::Acquire));
+    pub(crate) fn for_each_alias<'t>(
+        &self,
+        slot_of: impl Fn(u32) -> &'t TargetSlot,
+        target: u32,
+        mut f: impl FnMut(u32),
+    ) {
+        let mut link = decode_first(self.head(target).load(Ordering::Acquire));
         while let Link::Node(index) = link {
             f(index);
-            link = Link::decode_next(self.slot(index).next.load(Ordering::Acquire));
+            link = slot_of(index).next();
         }
     }
 }

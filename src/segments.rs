@@ -11,7 +11,11 @@
 //! # Protocol
 //!
 //! * State: each directory entry is null (segment absent) or points to a
-//!   fully zero-initialised segment of exactly the entry's length.
+//!   fully zero-initialised segment of exactly the entry's length, which
+//!   starts on a 64-byte boundary (on std: segments are allocated as whole
+//!   cache lines of slots, see [`Slot`]), so that slots never straddle a
+//!   line and the 64-index blocks that `indexes` hands to threads never
+//!   share one.
 //! * Writes: only `null -> segment`, by a successful CAS. A thread that
 //!   loses the race frees its own, never-shared allocation. Segments are
 //!   freed only in `Drop`, which has `&mut self`: no reader can hold a slot.
@@ -43,20 +47,53 @@ const GROUP_BASE: u64 = FIRST << GROUP_SHIFT;
 const GROUPS: u32 = INDEX_BITS - FIRST_SHIFT - GROUP_SHIFT + 1;
 const SEGMENTS: usize = (GROUPS << GROUP_SHIFT) as usize;
 
-/// A slot type whose segments can be allocated in one step.
+/// A slot type whose segments can be allocated in one step, 64-byte
+/// aligned.
 ///
 /// On std that is zeroed memory (no per-slot initialisation, and the kernel
-/// maps untouched pages lazily); loom's atomics carry model state, so under
-/// loom each slot is built with `Default`.
+/// maps untouched pages lazily), allocated as whole cache lines of slots
+/// (`Line`), so that every segment starts on a cache line and no slot
+/// straddles two. Loom's atomics carry model state, so under loom each
+/// slot is built with `Default` and alignment does not matter.
 #[cfg(not(loom))]
-pub(crate) trait Slot: bytemuck::Zeroable {}
-#[cfg(not(loom))]
-impl<T: bytemuck::Zeroable> Slot for T {}
+pub(crate) trait Slot: Sized {
+    /// `PER_LINE` slots filling one 64-byte cache line exactly.
+    type Line: bytemuck::Zeroable;
+    /// Slots per line; divides every segment's length.
+    const PER_LINE: usize;
+}
 /// See the std definition.
 #[cfg(loom)]
 pub(crate) trait Slot: Default {}
 #[cfg(loom)]
 impl<T: Default> Slot for T {}
+
+/// `N` slots on one cache line of their own.
+#[cfg(not(loom))]
+#[repr(C, align(64))]
+pub(crate) struct Line<T, const N: usize>([T; N]);
+
+// SAFETY: an array of zeroable `T` (`repr(C)`; any padding up to the
+// alignment is never read as `T`) is zeroable.
+#[cfg(not(loom))]
+unsafe impl<T: bytemuck::Zeroable, const N: usize> bytemuck::Zeroable for Line<T, N> {}
+
+/// Declares `$slot`'s line: `$per_line` of them fill 64 bytes exactly.
+macro_rules! slots_per_line {
+    ($slot:ty, $per_line:expr) => {
+        #[cfg(not(loom))]
+        impl $crate::segments::Slot for $slot {
+            type Line = $crate::segments::Line<$slot, $per_line>;
+            const PER_LINE: usize = $per_line;
+        }
+        #[cfg(not(loom))]
+        const _: () = assert!(
+            std::mem::size_of::<$crate::segments::Line<$slot, $per_line>>() == 64
+                && $per_line * std::mem::size_of::<$slot>() == 64
+        );
+    };
+}
+pub(crate) use slots_per_line;
 
 /// Where index `i` lives: segment number, offset in it, segment length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +129,7 @@ impl Place {
 }
 
 /// A grow-only array of `T`, addressed by `u32` index.
-pub(crate) struct Segments<T> {
+pub(crate) struct Segments<T: Slot> {
     directory: [AtomicPtr<T>; SEGMENTS],
     bytes: AtomicUsize,
     _owns: PhantomData<T>,
@@ -170,7 +207,7 @@ impl<T: Slot> Segments<T> {
         if !entry.load(Ordering::Acquire).is_null() {
             return Ok(());
         }
-        let fresh = Box::into_raw(new_segment::<T>(place.len)?).cast::<T>();
+        let fresh = new_segment::<T>(place.len)?;
         match entry.compare_exchange(
             std::ptr::null_mut(),
             fresh,
@@ -185,12 +222,10 @@ impl<T: Slot> Segments<T> {
                     .fetch_add(place.len * std::mem::size_of::<T>(), Ordering::Relaxed);
             }
             Err(_) => {
-                // SAFETY: `fresh` came from `Box::into_raw` of a boxed slice
-                // of `place.len` slots just above and was never shared: the
-                // CAS that would have published it failed.
-                drop(unsafe {
-                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, place.len))
-                });
+                // SAFETY: `fresh` came from `new_segment` of `place.len`
+                // slots just above and was never shared: the CAS that would
+                // have published it failed.
+                unsafe { free_segment(fresh, place.len) };
             }
         }
         Ok(())
@@ -203,7 +238,7 @@ impl<T: Slot> Segments<T> {
     }
 }
 
-impl<T> Drop for Segments<T> {
+impl<T: Slot> Drop for Segments<T> {
     fn drop(&mut self) {
         for (number, entry) in self.directory.iter().enumerate() {
             // Relaxed would do (`&mut self` excludes other threads); Acquire
@@ -211,16 +246,16 @@ impl<T> Drop for Segments<T> {
             let segment = entry.load(Ordering::Acquire);
             if !segment.is_null() {
                 let len = Place::segment_len(number);
-                // SAFETY: non-null entries come from `Box::into_raw` of a
-                // boxed slice of segment `number`'s length (`grow_to`), and
-                // `&mut self` means no reference into it survives.
-                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(segment, len)) });
+                // SAFETY: non-null entries come from `new_segment` of
+                // segment `number`'s length (`grow_segment`), and `&mut self`
+                // means no reference into it survives.
+                unsafe { free_segment(segment, len) };
             }
         }
     }
 }
 
-impl<T> std::fmt::Debug for Segments<T> {
+impl<T: Slot> std::fmt::Debug for Segments<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Segments")
             // Relaxed: a statistic, as in `heap_bytes`.
@@ -233,14 +268,42 @@ impl<T> std::fmt::Debug for Segments<T> {
 #[derive(Debug)]
 pub(crate) struct OutOfMemory;
 
+/// A zeroed segment of `len` slots, as a pointer to its first slot.
 #[cfg(not(loom))]
-fn new_segment<T: Slot>(len: usize) -> Result<Box<[T]>, OutOfMemory> {
-    bytemuck::allocation::try_zeroed_slice_box(len).map_err(|()| OutOfMemory)
+fn new_segment<T: Slot>(len: usize) -> Result<*mut T, OutOfMemory> {
+    debug_assert_eq!(len % T::PER_LINE, 0);
+    let lines = bytemuck::allocation::try_zeroed_slice_box::<T::Line>(len / T::PER_LINE)
+        .map_err(|()| OutOfMemory)?;
+    // A line is `PER_LINE` slots with no padding (`slots_per_line!`), so
+    // the lines are `len` consecutive slots.
+    Ok(Box::into_raw(lines).cast::<T>())
+}
+
+/// Frees a segment made by `new_segment`.
+///
+/// # Safety
+///
+/// `segment` came from `new_segment::<T>(len)` and nothing refers to its
+/// slots any more.
+#[cfg(not(loom))]
+unsafe fn free_segment<T: Slot>(segment: *mut T, len: usize) {
+    let lines = std::ptr::slice_from_raw_parts_mut(segment.cast::<T::Line>(), len / T::PER_LINE);
+    // SAFETY: by the caller's contract `lines` is the boxed slice that
+    // `new_segment` leaked, with its length, and is no longer shared.
+    drop(unsafe { Box::from_raw(lines) });
 }
 
 #[cfg(loom)]
-fn new_segment<T: Slot>(len: usize) -> Result<Box<[T]>, OutOfMemory> {
-    Ok((0..len).map(|_| T::default()).collect())
+fn new_segment<T: Slot>(len: usize) -> Result<*mut T, OutOfMemory> {
+    let slots: Box<[T]> = (0..len).map(|_| T::default()).collect();
+    Ok(Box::into_raw(slots).cast::<T>())
+}
+
+/// See the std definition.
+#[cfg(loom)]
+unsafe fn free_segment<T: Slot>(segment: *mut T, len: usize) {
+    // SAFETY: as in the std definition, for the boxed slice of slots.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(segment, len)) });
 }
 
 #[cfg(test)]
@@ -296,7 +359,8 @@ mod tests {
 
     #[test]
     fn segment_starts_are_the_offset_zero_places() {
-        let starts: Vec<u32> = Segments::<crate::sync::AtomicU32>::segment_starts(5000).collect();
+        let starts: Vec<u32> =
+            Segments::<crate::reverse::ReverseSlot>::segment_starts(5000).collect();
         assert_eq!(starts[0], 0);
         for (segment, &start) in starts.iter().enumerate() {
             assert_eq!(
@@ -306,14 +370,14 @@ mod tests {
         }
         let last = Place::of(4999).unwrap();
         assert_eq!(starts.len(), last.segment + 1);
-        assert!(Segments::<crate::sync::AtomicU32>::segment_starts(0)
+        assert!(Segments::<crate::reverse::ReverseSlot>::segment_starts(0)
             .next()
             .is_none());
     }
 
     #[test]
     fn slots_keep_their_address_across_growth() {
-        let segments = Segments::<crate::sync::AtomicU32>::new();
+        let segments = Segments::<crate::reverse::ReverseSlot>::new();
         segments.grow_to(0).unwrap();
         let first: *const _ = segments.get(0).unwrap();
         for index in [1, 63, 64, 1000, 100_000] {

@@ -57,8 +57,8 @@ use crate::indexes::Indexes;
 use crate::reverse::ReverseTable;
 use crate::segments::Segments;
 use crate::sync::{fence, spin_until, Futex, Ordering};
-use crate::target::{Completion, Edge, TargetSlot, MAX_INDEX};
-use crate::walk::{compress, walk, WalkEnd};
+use crate::target::{Completion, Edge, Link, TargetSlot, GENERATIONS, MAX_INDEX};
+use crate::walk::{compress, compress_to_canonical, walk, Follow, WalkEnd, Walked};
 use crate::{AliasError, ObjRef};
 
 /// Lock-free alias tables: which ref aliases which, and which are canonical.
@@ -238,7 +238,7 @@ impl AliasTable {
                     .is_ok()
             })
             .ok_or(AliasError::CapacityExhausted)?;
-        self.slot_at(index).publish();
+        self.slot_at(index).publish(0);
         Ok(ObjRef::new(index, 0))
     }
 
@@ -283,27 +283,32 @@ impl AliasTable {
         let (a, t) = (alias.index(), target.index());
         match alias_slot.edge() {
             Edge::Open { .. } => {}
-            set => return self.alias_already_set(alias, target, set),
+            set => return self.alias_already_set(alias, alias_slot, target, set),
         }
 
-        // Step 2: refuse a cycle that is already visible.
-        let end = match walk(|i| self.slot_at(i), t, Some(a)) {
+        // Step 2: refuse a cycle that is already visible. `a` is open, so
+        // a path that reaches it ends there and no jump can lead past it.
+        let walked = self.walk(t, Some(a), Follow::Jumps, None);
+        let end = match walked.end {
             WalkEnd::Stopped => return Err(AliasError::Cycle(alias)),
             WalkEnd::Cycle => return Err(AliasError::Cycle(target)),
             end => end,
         };
+        // Keep later pre-checks through `t` short.
+        compress(|i| self.slot_at(i), t, walked);
 
-        if let WalkEnd::Canonical(canonical) = end {
-            // Keep later pre-checks through `t` short.
-            compress(|i| self.slot_at(i), t, canonical);
-        }
-
-        // Step 3: commit, then list.
-        match alias_slot.complete(Edge::Alias(t), |word| self.futex.wake_all(word)) {
+        // Step 3: commit the edge together with its list successor, then
+        // splice it in.
+        let successor = self.reverse.successor_for(t);
+        let wake = |word: &_| self.futex.wake_all(word);
+        match alias_slot.complete(a, Edge::Alias(t), successor, wake) {
             Completion::Done => {}
-            Completion::AlreadySet(set) => return self.alias_already_set(alias, target, set),
+            Completion::AlreadySet(set) => {
+                return self.alias_already_set(alias, alias_slot, target, set)
+            }
         }
-        self.reverse.insert(t, a);
+        self.reverse.splice(|i| self.slot_at(i), t, a, successor);
+        alias_slot.mark_listed(alias.generation());
 
         // Step 4: a cycle closed by racing calls.
         match end {
@@ -316,13 +321,22 @@ impl AliasTable {
     fn alias_already_set(
         &self,
         alias: ObjRef,
+        alias_slot: &TargetSlot,
         target: ObjRef,
         set: Edge,
     ) -> Result<(), AliasError> {
         match set {
             // Step 5: a repeat (or a twin racing us) that took effect.
             Edge::Alias(existing) if existing == target.index() => {
-                self.reverse.insert(existing, alias.index());
+                if !alias_slot.is_listed() {
+                    // The original may be stalled before or in its splice:
+                    // finish it. Unlisted, the ref has nothing spliced
+                    // behind it, so `next` is still the committed successor.
+                    let successor = alias_slot.next();
+                    self.reverse
+                        .splice(|i| self.slot_at(i), existing, alias.index(), successor);
+                    alias_slot.mark_listed(alias.generation());
+                }
                 self.check_no_cycle_through(alias, existing)
             }
             Edge::Alias(existing) => Err(AliasError::AlreadyAliased {
@@ -342,12 +356,24 @@ impl AliasTable {
         // calls; the last of them sees every committed edge of a cycle (see
         // the module's proof). The loads after it may then be Acquire.
         fence(Ordering::SeqCst);
-        match walk(|i| self.slot_at(i), from, Some(alias.index())) {
+        let a = Some(alias.index());
+        let walked = self.walk(from, a, Follow::Jumps, None);
+        match walked.end {
             WalkEnd::Stopped => Err(AliasError::Cycle(alias)),
-            // A cycle further on that does not pass through `alias` was
-            // closed by other calls, and is theirs to report: the walk of
-            // the last of them to fence goes round it back to its own alias.
-            WalkEnd::Cycle | WalkEnd::Canonical(_) | WalkEnd::Open(_) => Ok(()),
+            // Jumps may lead past `alias` once its edge is set: only an
+            // edge-by-edge walk tells whether the cycle passes through it.
+            // A cycle further on that does not was closed by other calls,
+            // and is theirs to report: the walk of the last of them to
+            // fence goes round it back to its own alias.
+            WalkEnd::Cycle => match self.walk(from, a, Follow::Edges, None).end {
+                WalkEnd::Stopped => Err(AliasError::Cycle(alias)),
+                _ => Ok(()),
+            },
+            WalkEnd::Canonical(_) | WalkEnd::Open(_) => {
+                compress(|i| self.slot_at(i), from, walked);
+                Ok(())
+            }
+            WalkEnd::TimedOut => unreachable!("walk without a deadline"),
         }
     }
 
@@ -370,7 +396,8 @@ impl AliasTable {
     /// ```
     pub fn add_canonical(&self, r: ObjRef) -> Result<(), AliasError> {
         let slot = self.slot(r)?;
-        match slot.complete(Edge::Canonical, |word| self.futex.wake_all(word)) {
+        let wake = |word: &_| self.futex.wake_all(word);
+        match slot.complete(r.index(), Edge::Canonical, Link::Unlisted, wake) {
             Completion::Done | Completion::AlreadySet(Edge::Canonical) => Ok(()),
             Completion::AlreadySet(Edge::Alias(existing)) => Err(AliasError::AlreadyAliased {
                 alias: r,
@@ -402,14 +429,16 @@ impl AliasTable {
     /// ```
     pub fn try_resolve(&self, r: ObjRef) -> Result<Option<ObjRef>, AliasError> {
         let slot = self.slot(r)?;
-        if let Some(canonical) = Self::resolved_in_one_step(slot, r.index()) {
-            return Ok(Some(self.ref_at(canonical)));
+        if let Some(canonical) = Self::resolved_in_one_step(slot, r) {
+            return Ok(Some(canonical));
         }
-        match walk(|i| self.slot_at(i), r.index(), None) {
-            WalkEnd::Canonical(canonical) => Ok(Some(self.finish_resolve(r, canonical))),
+        let walked = self.walk(r.index(), None, Follow::Jumps, None);
+        compress(|i| self.slot_at(i), r.index(), walked);
+        match walked.end {
+            WalkEnd::Canonical(c) => Ok(Some(ObjRef::new(c.index, c.generation))),
             WalkEnd::Open(_) => Ok(None),
             WalkEnd::Cycle => Err(AliasError::Cycle(r)),
-            WalkEnd::Stopped => unreachable!("walk without a stop"),
+            WalkEnd::Stopped | WalkEnd::TimedOut => unreachable!("walk without a stop or deadline"),
         }
     }
 
@@ -467,39 +496,66 @@ impl AliasTable {
         self.resolve_until(r, Instant::now().checked_add(timeout))
     }
 
+    #[inline]
     fn resolve_until(&self, r: ObjRef, deadline: Option<Instant>) -> Result<ObjRef, AliasError> {
         let slot = self.slot(r)?;
-        if let Some(canonical) = Self::resolved_in_one_step(slot, r.index()) {
-            return Ok(self.ref_at(canonical));
+        match Self::resolved_in_one_step(slot, r) {
+            Some(canonical) => Ok(canonical),
+            None => self.resolve_by_walking(r, deadline),
         }
+    }
+
+    /// The common case, from `r`'s own row: `r` is canonical or has its
+    /// canonical cached (index and generation both).
+    #[inline]
+    fn resolved_in_one_step(slot: &TargetSlot, r: ObjRef) -> Option<ObjRef> {
+        if let Some(canonical) = slot.cached_canonical() {
+            return Some(ObjRef::new(canonical.index, canonical.generation));
+        }
+        (slot.edge() == Edge::Canonical).then_some(r)
+    }
+
+    /// Walks `r`'s path, sleeping at its open end until the path completes.
+    #[inline(never)]
+    fn resolve_by_walking(
+        &self,
+        r: ObjRef,
+        deadline: Option<Instant>,
+    ) -> Result<ObjRef, AliasError> {
         let mut from = r.index();
         loop {
-            match walk(|i| self.slot_at(i), from, None) {
-                WalkEnd::Canonical(canonical) => return Ok(self.finish_resolve(r, canonical)),
+            let walked = self.walk(from, None, Follow::Jumps, deadline);
+            match walked.end {
+                WalkEnd::Canonical(canonical) => {
+                    compress_to_canonical(|i| self.slot_at(i), r.index(), canonical);
+                    return Ok(ObjRef::new(canonical.index, canonical.generation));
+                }
                 WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
+                WalkEnd::TimedOut => return Err(AliasError::Timeout(r)),
                 WalkEnd::Open(open_end) => {
+                    compress(|i| self.slot_at(i), from, walked);
                     self.wait_for_edge(r, open_end, deadline)?;
                     // Edges before the open end are final: go on from there.
                     from = open_end;
                 }
                 WalkEnd::Stopped => unreachable!("walk without a stop"),
             }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(AliasError::Timeout(r));
+            }
         }
     }
 
-    /// The common case: `r` is canonical or has its canonical cached.
+    /// `walk` through this table.
     #[inline]
-    fn resolved_in_one_step(slot: &TargetSlot, index: u32) -> Option<u32> {
-        match slot.edge() {
-            Edge::Canonical => Some(index),
-            Edge::Alias(_) => slot.cached_canonical(),
-            Edge::Open { .. } => None,
-        }
-    }
-
-    fn finish_resolve(&self, r: ObjRef, canonical: u32) -> ObjRef {
-        compress(|i| self.slot_at(i), r.index(), canonical);
-        self.ref_at(canonical)
+    fn walk(
+        &self,
+        start: u32,
+        stop: Option<u32>,
+        follow: Follow,
+        deadline: Option<Instant>,
+    ) -> Walked {
+        walk(|i| self.slot_at(i), start, stop, follow, deadline)
     }
 
     /// Sleeps until `open_end`'s edge may have been set (or the deadline).
@@ -520,12 +576,10 @@ impl AliasTable {
         if !slot.announce_waiter() {
             return Ok(());
         }
-        let word = slot.edge_word();
+        let (word, expected) = slot.sleep_word();
         match deadline {
-            None => self.futex.wait(word, TargetSlot::WAITED_WORD),
-            Some(deadline) => self
-                .futex
-                .wait_until(word, TargetSlot::WAITED_WORD, deadline),
+            None => self.futex.wait(word, expected),
+            Some(deadline) => self.futex.wait_until(word, expected, deadline),
         }
         Ok(())
     }
@@ -592,7 +646,7 @@ impl AliasTable {
         self.slot(r)?;
         let mut aliases = Vec::new();
         self.reverse
-            .for_each_alias(r.index(), |alias| aliases.push(alias));
+            .for_each_alias(|i| self.slot_at(i), r.index(), |alias| aliases.push(alias));
         aliases.sort_unstable();
         Ok(aliases
             .into_iter()
@@ -631,18 +685,25 @@ impl AliasTable {
     /// ```
     pub fn equivalent(&self, r: ObjRef) -> Result<Vec<ObjRef>, AliasError> {
         self.slot(r)?;
-        let root = match walk(|i| self.slot_at(i), r.index(), None) {
-            WalkEnd::Canonical(root) | WalkEnd::Open(root) => root,
+        let walked = self.walk(r.index(), None, Follow::Jumps, None);
+        let root = match walked.end {
+            WalkEnd::Canonical(root) => root.index,
+            WalkEnd::Open(root) => root,
             WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
-            WalkEnd::Stopped => unreachable!("walk without a stop"),
+            WalkEnd::Stopped | WalkEnd::TimedOut => unreachable!("walk without a stop or deadline"),
         };
-        // `r`'s own path by edges, bottom up. Their reverse listings may
-        // still be in flight in other threads, but the edges are there.
+        compress(|i| self.slot_at(i), r.index(), walked);
+        // The refs of `r`'s own path, by edges, bottom up, whose reverse
+        // listing may still be in flight in other threads (not marked
+        // listed yet): their edges are there, their list entries may not be.
         let mut path = Vec::new();
         let mut at = r.index();
         while at != root {
-            path.push(at);
-            match self.slot_at(at).edge() {
+            let slot = self.slot_at(at);
+            if !slot.is_listed() {
+                path.push(at);
+            }
+            match slot.edge() {
                 Edge::Alias(next) => at = next,
                 // Unreachable: the walk above reached `root` along these
                 // final edges.
@@ -682,14 +743,18 @@ impl AliasTable {
         let mut pending = vec![from];
         let mut closed_cycle = false;
         while let Some(target) = pending.pop() {
-            self.reverse.for_each_alias(target, |alias| {
-                if alias == gathering.root {
-                    closed_cycle = true;
-                } else {
-                    gathering.reach(alias);
-                    pending.push(alias);
-                }
-            });
+            self.reverse.for_each_alias(
+                |i| self.slot_at(i),
+                target,
+                |alias| {
+                    if alias == gathering.root {
+                        closed_cycle = true;
+                    } else {
+                        gathering.reach(alias);
+                        pending.push(alias);
+                    }
+                },
+            );
             if closed_cycle {
                 return Err(ClosedCycle);
             }
@@ -755,7 +820,7 @@ impl AliasTable {
             .targets
             .get(r.index())
             .ok_or(AliasError::UnknownRef(r))?;
-        if slot.generation() == Some(r.generation()) {
+        if slot.generation() == Some(r.generation()) && r.generation() < GENERATIONS {
             Ok(slot)
         } else {
             Err(AliasError::UnknownRef(r))

@@ -1,16 +1,24 @@
-//! The target table's slot: the edge word, the canonical cache and the
-//! generation word of one ref.
+//! The target table's row of one ref: 16 bytes, four to a cache line,
+//! holding everything that `resolve`, `alias` and `add_canonical` touch in
+//! the ref itself.
 //!
-//! # The edge word
+//! | word         | bits | contents                                                   |
+//! |--------------|------|------------------------------------------------------------|
+//! | `link`       | 64   | low half: the edge; high half: `next` in the target's list |
+//! | `jump`       | 32   | `0`, or `i + 1`: ref `i` lies further on this ref's path    |
+//! | `generation` | 16   | `0` until registered, then generation + 1; top bit `LISTED` |
+//! | `canon`      | 16   | `0`, or `g + 1`: `jump` holds the canonical ref, of generation `g` |
 //!
-//! | value   | state              | meaning                                         |
-//! |---------|--------------------|-------------------------------------------------|
-//! | `0`     | `Open`             | no target yet (UNINITIALIZED); nobody sleeps on it |
-//! | `1`     | `Open` + `waited`  | no target yet; resolvers may be asleep on this word |
-//! | `2`     | `Canonical`        | the ref is canonical: it maps to itself          |
-//! | `i + 3` | `Alias(i)`         | the ref is an alias of the ref at index `i`      |
+//! # The link word
 //!
-//! Legal transitions, and who makes them:
+//! The edge (low half):
+//!
+//! | value   | state              | meaning                                             |
+//! |---------|--------------------|-----------------------------------------------------|
+//! | `0`     | `Open`             | no target yet (UNINITIALIZED); nobody sleeps on it  |
+//! | `1`     | `Open` + `waited`  | no target yet; resolvers may be asleep on `jump`    |
+//! | `2`     | `Canonical`        | the ref is canonical: it maps to itself             |
+//! | `i + 3` | `Alias(i)`         | the ref is an alias of the ref at index `i`         |
 //!
 //! ```text
 //!   Open ──(resolver, CAS)──▶ Open+waited
@@ -19,44 +27,88 @@
 //! ```
 //!
 //! `Alias` and `Canonical` are final: an edge, once set, never changes, so
-//! every path in the alias graph only ever grows at its open end.
+//! every path only ever grows at its open end.
 //!
-//! **No stranded sleeper.** A resolver sleeps only through a futex wait
-//! that expects `1` (`Open+waited`). The only writes that leave `1` are
-//! the completing CASes, and a completing CAS that replaced `1` wakes every
-//! sleeper on the word. A completion that replaced `0` makes no syscall:
-//! nobody can be asleep on a word that never held `1`. Because the waiter
-//! flag and the edge share one word, the CAS order on it decides everything
-//! and no fence is needed. The flag is cleared only by the completion: a
-//! resolver that times out leaves it behind (clearing it could strand other
-//! sleepers that announced through the same flag), which costs that one
-//! completion a wake with nobody asleep.
+//! The high half is the ref's `next` link in its target's reverse list
+//! (see `reverse`): `Unlisted` while the edge is open, then fixed by the
+//! *same CAS* that commits `Alias(t)`, so that the commit also chooses the
+//! successor in front of which the ref will be spliced, and later changed
+//! only by splices of other refs behind this one. Putting both in one word
+//! saves the separate successor CAS an insertion would otherwise need.
 //!
-//! # The cache word
+//! # Waiting: the `jump` word is the futex word
 //!
-//! `0` or `c + 1`, where `c` is the canonical ref at the end of this ref's
-//! path. It is written only after `c` was seen canonical, and a path that
-//! reaches a canonical ref never changes again, so every writer writes the
-//! same value and a set cache is never wrong. It holds canonical refs only:
-//! a cache never points into an unfinished path, which keeps cycle detection
-//! on unfinished paths exact.
+//! A resolver that must sleep on open ref `e` sets `waited` by CAS on
+//! `e.link`, then sleeps in a futex wait on `e.jump` expecting `0`. The
+//! `jump` of an open ref is always `0` (hints are written only on refs
+//! whose edge is set). A completion whose CAS replaced an edge with
+//! `waited` set writes `jump` (CAS from `0` to the new target, or to the
+//! ref itself when it becomes canonical; a hint or cache written meanwhile
+//! is as good) and then wakes every sleeper on `jump`.
+//!
+//! **No stranded sleeper.** The completion's CAS and the resolver's
+//! announcing CAS are RMWs on one word, so one of them comes first. If the
+//! announcement came first, the completion sees `waited` and makes `jump`
+//! non-zero before it wakes: a sleeper whose futex check ran before that
+//! write is in the queue the wake empties, and one whose check ran after
+//! it does not sleep. If the completion came first, the announcing CAS
+//! fails and the resolver does not sleep. A completion that replaced a
+//! plain `Open` makes no syscall and writes no `jump`: nobody can sleep on
+//! a ref whose `waited` was never set. The flag is cleared only by the
+//! completion: a resolver that times out leaves it behind, which costs that
+//! one completion a wake with nobody asleep.
+//!
+//! # Jumps and the canonical cache
+//!
+//! `jump` lets walks skip along a path (path compression); the original
+//! edges stay, for `target`, `aliases` and `equivalent`. Its invariants:
+//!
+//! * A non-zero `jump` of ref `x` names a ref on `x`'s path other than `x`
+//!   ("further on"). Edges are final, so that stays true forever, and a
+//!   walk that follows jumps visits a subsequence of the edge walk: it
+//!   reaches the same end, and on a path without a cycle it can never meet
+//!   a ref twice (so Brent's cycle check has no false alarms).
+//! * Once `canon` is non-zero, `jump` holds the canonical ref and never
+//!   changes again. Canonical writers store `jump` and then `canon`
+//!   (Release); every other `jump` write is a CAS from the value its writer
+//!   read, so none can land after a canonical store (it would find the
+//!   canonical value instead of its own expectation). A writer that read
+//!   the canonical value before `canon` was set treats it as a hint, walks
+//!   on to the canonical ref and so becomes a canonical writer itself.
+//! * A reader that sees `canon != 0` (Acquire, pairing with the writer's
+//!   Release) then reads `jump` and gets the canonical: the one value of
+//!   `jump` from the canonical store on. So a completed alias resolves from
+//!   its own row, including the returned ref's generation.
 //!
 //! # The generation word
 //!
-//! `0` until `register` publishes the slot, then `generation + 1`.
+//! `0` until `register` publishes the slot (Release), then generation + 1
+//! in the low 15 bits. The top bit, `LISTED`, is set once the ref is in its
+//! target's reverse list (Release, after the splice), so that a repeated
+//! `alias` knows in O(1) that there is nothing left to help with.
 
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 
-/// The largest index a table hands out (`u32::MAX - 3`): the edge word
-/// needs three values besides `i + 3`.
+/// The largest index a table hands out (`u32::MAX - 3`): the edge needs
+/// three values besides `i + 3`.
 pub(crate) const MAX_INDEX: u32 = u32::MAX - 3;
+
+/// Generations a slot can have: `0..GENERATIONS`. The generation word
+/// keeps 15 bits for generation + 1.
+pub(crate) const GENERATIONS: u32 = (1 << 15) - 1;
 
 const OPEN: u32 = 0;
 const OPEN_WAITED: u32 = 1;
 const CANONICAL: u32 = 2;
 const ALIAS_BASE: u32 = 3;
 
-/// A decoded edge word.
+const UNLISTED: u32 = 0;
+const END: u32 = 1;
+const NODE_BASE: u32 = 2;
+
+const LISTED: u16 = 1 << 15;
+
+/// A decoded edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Edge {
     /// No target yet; `waited` if a resolver announced it may sleep.
@@ -69,7 +121,7 @@ pub(crate) enum Edge {
 
 impl Edge {
     #[inline]
-    pub(crate) fn decode(word: u32) -> Edge {
+    fn decode(word: u32) -> Edge {
         match word {
             OPEN => Edge::Open { waited: false },
             OPEN_WAITED => Edge::Open { waited: true },
@@ -79,7 +131,7 @@ impl Edge {
     }
 
     #[inline]
-    pub(crate) fn encode(self) -> u32 {
+    fn encode(self) -> u32 {
         match self {
             Edge::Open { waited: false } => OPEN,
             Edge::Open { waited: true } => OPEN_WAITED,
@@ -92,72 +144,161 @@ impl Edge {
     }
 }
 
-/// What a completing write found in the edge word.
+/// A decoded list link: a `next` word, or a list head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// Not in any list yet (only in `next`).
+    Unlisted,
+    /// The end of the list.
+    End,
+    /// The ref at this index.
+    Node(u32),
+}
+
+impl Link {
+    #[inline]
+    pub(crate) fn decode(word: u32) -> Link {
+        match word {
+            UNLISTED => Link::Unlisted,
+            END => Link::End,
+            node => Link::Node(node - NODE_BASE),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn encode(self) -> u32 {
+        match self {
+            Link::Unlisted => UNLISTED,
+            Link::End => END,
+            Link::Node(index) => index + NODE_BASE,
+        }
+    }
+}
+
+/// Packs an edge and a `next` link into a link word.
+#[inline]
+fn pack(edge: Edge, next: Link) -> u64 {
+    u64::from(edge.encode()) | (u64::from(next.encode()) << 32)
+}
+
+#[inline]
+fn edge_of(word: u64) -> Edge {
+    Edge::decode(word as u32)
+}
+
+#[inline]
+fn next_of(word: u64) -> Link {
+    Link::decode((word >> 32) as u32)
+}
+
+/// What a completing write found in the edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub(crate) enum Completion {
-    /// The word was open and now holds the new edge.
+    /// The edge was open and now holds the new edge.
     Done,
-    /// The word already held an edge, which is returned.
+    /// The edge was already set, to this.
     AlreadySet(Edge),
+}
+
+/// A canonical ref cached in a row: index and generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cached {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
 }
 
 /// One ref's row of the target table.
 #[derive(Debug, Default)]
-#[repr(C)]
+#[repr(C, align(16))]
 pub(crate) struct TargetSlot {
-    edge: AtomicU32,
-    cache: AtomicU32,
-    generation: AtomicU32,
+    link: AtomicU64,
+    jump: AtomicU32,
+    generation: AtomicU16,
+    canon: AtomicU16,
 }
 
-// SAFETY: `TargetSlot` is three `AtomicU32`s (`repr(C)`, no padding), and
-// all-zero is a valid `AtomicU32`; all-zero is also the slot's initial
-// state (open, no cache, unregistered).
+crate::segments::slots_per_line!(TargetSlot, 4);
+
+// SAFETY: `TargetSlot` is an `AtomicU64`, an `AtomicU32` and two
+// `AtomicU16`s (`repr(C)`, 16 bytes, no padding), and all-zero is a valid
+// value of each; it is also the row's initial state (open, unlisted, no
+// jump, unregistered).
 #[cfg(not(loom))]
 unsafe impl bytemuck::Zeroable for TargetSlot {}
 
-// Orderings, for the whole impl: every load is Acquire and every successful
-// write Release (or AcqRel for CAS), pairing edge with edge, cache with
-// cache and generation with generation: whoever sees a value also sees
-// everything its writer saw. On x86 and ARMv8 these cost what Relaxed
-// does for loads. The one place that needs more than acquire/release, the
-// cycle check across two edge words, adds its own SeqCst fence in `alias`.
+// Orderings, for the whole impl unless a method says otherwise: loads are
+// Acquire and successful writes Release (AcqRel for CAS), pairing each word
+// with itself: whoever reads a value also sees what its writer saw before
+// writing it. On x86 and ARMv8 Acquire loads cost what Relaxed ones do. The
+// cycle check across refs adds its own SeqCst fence in `table`.
 impl TargetSlot {
+    /// The edge.
     #[inline]
     pub(crate) fn edge(&self) -> Edge {
-        Edge::decode(self.edge.load(Ordering::Acquire))
+        edge_of(self.link.load(Ordering::Acquire))
     }
 
-    /// The word resolvers sleep on.
+    /// The `next` link (meaningful once the ref is an alias).
     #[inline]
-    pub(crate) fn edge_word(&self) -> &AtomicU32 {
-        &self.edge
+    pub(crate) fn next(&self) -> Link {
+        next_of(self.link.load(Ordering::Acquire))
     }
 
-    /// Sets the edge if it is still open, calling `wake` with the word if
-    /// the value it replaced announced sleepers.
+    /// Splices: replaces `next == expected` by `new`, keeping the edge.
+    /// Fails (returning the link found) if `next` changed.
     #[inline]
-    pub(crate) fn complete(&self, edge: Edge, wake: impl FnOnce(&AtomicU32)) -> Completion {
+    pub(crate) fn replace_next(&self, expected: Link, new: Link) -> Result<(), Link> {
+        let current = self.link.load(Ordering::Acquire);
+        if next_of(current) != expected {
+            return Err(next_of(current));
+        }
+        // The edge half of a listed ref is final, so the only way this CAS
+        // fails is a change of `next`.
+        let edge = edge_of(current);
+        self.link
+            .compare_exchange(
+                current,
+                pack(edge, new),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(|_| ())
+            .map_err(next_of)
+    }
+
+    /// Sets the edge if it is still open, with `next` as the successor in
+    /// the target's list, and wakes sleepers through `wake` if the value
+    /// it replaced announced them (the module's waiting protocol).
+    #[inline]
+    pub(crate) fn complete(
+        &self,
+        own_index: u32,
+        edge: Edge,
+        next: Link,
+        wake: impl FnOnce(&AtomicU32),
+    ) -> Completion {
         debug_assert!(!matches!(edge, Edge::Open { .. }));
-        let mut current = self.edge.load(Ordering::Acquire);
+        // An open ref is unlisted, so its word is one of two values: try
+        // the common one first rather than loading.
+        let mut current = pack(Edge::Open { waited: false }, Link::Unlisted);
         loop {
-            match Edge::decode(current) {
+            match edge_of(current) {
                 Edge::Open { waited } => {
-                    match self.edge.compare_exchange(
+                    match self.link.compare_exchange(
                         current,
-                        edge.encode(),
+                        pack(edge, next),
                         Ordering::AcqRel,
                         Ordering::Acquire,
                     ) {
                         Ok(_) => {
                             if waited {
-                                wake(&self.edge);
+                                self.wake_sleepers(own_index, edge, wake);
                             }
                             return Completion::Done;
                         }
                         // The waiter flag was set or the edge completed
-                        // under us: decide again on the new value.
+                        // under us: decide again on the value found.
                         Err(now) => current = now,
                     }
                 }
@@ -166,43 +307,116 @@ impl TargetSlot {
         }
     }
 
+    /// Makes `jump` non-zero, then wakes its sleepers.
+    #[cold]
+    fn wake_sleepers(&self, own_index: u32, edge: Edge, wake: impl FnOnce(&AtomicU32)) {
+        let value = match edge {
+            // The direct target is a valid jump.
+            Edge::Alias(target) => target + 1,
+            // Walks never read the jump of a canonical ref.
+            _ => own_index + 1,
+        };
+        // AcqRel CAS: a failure means a hint or the canonical cache is
+        // already there, which is non-zero too; never overwrite those.
+        let _ = self
+            .jump
+            .compare_exchange(0, value, Ordering::AcqRel, Ordering::Acquire);
+        wake(&self.jump);
+    }
+
     /// Announces a sleeper: `Open` -> `Open+waited`. Returns `false` if the
     /// edge completed first (nothing to wait for).
     #[inline]
     pub(crate) fn announce_waiter(&self) -> bool {
+        let open = pack(Edge::Open { waited: false }, Link::Unlisted);
+        let waited = pack(Edge::Open { waited: true }, Link::Unlisted);
         match self
-            .edge
-            .compare_exchange(OPEN, OPEN_WAITED, Ordering::AcqRel, Ordering::Acquire)
+            .link
+            .compare_exchange(open, waited, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => true,
-            Err(now) => now == OPEN_WAITED,
+            Err(now) => now == waited,
         }
     }
 
-    /// The value a sleeper expects to find in the edge word.
-    pub(crate) const WAITED_WORD: u32 = OPEN_WAITED;
-
-    /// The cached canonical index at the end of this ref's path, if known.
+    /// The futex word resolvers sleep on, and the value they expect in it.
     #[inline]
-    pub(crate) fn cached_canonical(&self) -> Option<u32> {
-        self.cache.load(Ordering::Acquire).checked_sub(1)
+    pub(crate) fn sleep_word(&self) -> (&AtomicU32, u32) {
+        (&self.jump, 0)
     }
 
-    /// Records that this ref's path ends at canonical `index`.
+    /// The canonical ref cached in this row, if any.
     #[inline]
-    pub(crate) fn cache_canonical(&self, index: u32) {
-        self.cache.store(index + 1, Ordering::Release);
+    pub(crate) fn cached_canonical(&self) -> Option<Cached> {
+        let canon = self.canon.load(Ordering::Acquire);
+        if canon == 0 {
+            return None;
+        }
+        // Relaxed: the Acquire load of `canon` above saw a canonical
+        // writer's Release, which came after its store of `jump`; from that
+        // store on `jump` never changes (module invariants).
+        let jump = self.jump.load(Ordering::Relaxed);
+        Some(Cached {
+            index: jump - 1,
+            generation: u32::from(canon - 1),
+        })
+    }
+
+    /// The jump: a ref further on this ref's path, if one is recorded.
+    #[inline]
+    pub(crate) fn jump(&self) -> Option<u32> {
+        self.jump.load(Ordering::Acquire).checked_sub(1)
+    }
+
+    /// Records that this ref's path ends at canonical `canonical`.
+    ///
+    /// Call only after `canonical` was seen canonical on this ref's path.
+    #[inline]
+    pub(crate) fn cache_canonical(&self, canonical: Cached) {
+        // Relaxed store: published by the Release store of `canon` below.
+        self.jump.store(canonical.index + 1, Ordering::Relaxed);
+        self.canon
+            .store(canonical.generation as u16 + 1, Ordering::Release);
+    }
+
+    /// Replaces the jump `seen` (read by the caller) by `further`, a ref
+    /// further on this ref's path. Loses quietly to any other write.
+    #[inline]
+    pub(crate) fn advance_jump(&self, seen: Option<u32>, further: u32) {
+        let seen = seen.map_or(0, |index| index + 1);
+        let _ = self
+            .jump
+            .compare_exchange(seen, further + 1, Ordering::AcqRel, Ordering::Relaxed);
     }
 
     /// The generation this slot was registered with, if it was.
     #[inline]
     pub(crate) fn generation(&self) -> Option<u32> {
-        self.generation.load(Ordering::Acquire).checked_sub(1)
+        u32::from(self.generation.load(Ordering::Acquire) & !LISTED).checked_sub(1)
     }
 
-    /// Publishes the slot as registered at generation 0.
-    pub(crate) fn publish(&self) {
-        self.generation.store(1, Ordering::Release);
+    /// Whether the ref is listed in its target's reverse list.
+    #[inline]
+    pub(crate) fn is_listed(&self) -> bool {
+        self.generation.load(Ordering::Acquire) & LISTED != 0
+    }
+
+    /// Records that the ref, registered at `generation`, is listed.
+    ///
+    /// A plain store: the only other writer of the word is `register`,
+    /// whose publication happens before any call that can list the ref,
+    /// and every lister stores the same value.
+    #[inline]
+    pub(crate) fn mark_listed(&self, generation: u32) {
+        self.generation
+            .store((generation as u16 + 1) | LISTED, Ordering::Release);
+    }
+
+    /// Publishes the slot as registered at `generation`.
+    pub(crate) fn publish(&self, generation: u32) {
+        debug_assert!(generation < GENERATIONS);
+        self.generation
+            .store(generation as u16 + 1, Ordering::Release);
     }
 }
 
@@ -222,12 +436,64 @@ mod tests {
         ] {
             assert_eq!(Edge::decode(edge.encode()), edge);
         }
-    }
-
-    #[test]
-    fn every_word_decodes_to_one_edge() {
         for word in [0, 1, 2, 3, 4, u32::MAX] {
             assert_eq!(Edge::decode(word).encode(), word);
         }
+    }
+
+    #[test]
+    fn links_round_trip() {
+        for link in [
+            Link::Unlisted,
+            Link::End,
+            Link::Node(0),
+            Link::Node(MAX_INDEX),
+        ] {
+            assert_eq!(Link::decode(link.encode()), link);
+        }
+    }
+
+    #[test]
+    fn edge_and_next_share_the_word_without_overlap() {
+        for edge in [Edge::Open { waited: true }, Edge::Alias(MAX_INDEX)] {
+            for next in [Link::Unlisted, Link::End, Link::Node(MAX_INDEX)] {
+                let word = pack(edge, next);
+                assert_eq!((edge_of(word), next_of(word)), (edge, next));
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_is_a_quarter_of_a_cache_line() {
+        assert_eq!(std::mem::size_of::<TargetSlot>(), 16);
+        assert_eq!(std::mem::align_of::<TargetSlot>(), 16);
+    }
+
+    #[test]
+    fn the_listed_bit_leaves_the_generation_alone() {
+        let slot = TargetSlot::default();
+        assert_eq!(slot.generation(), None);
+        slot.publish(GENERATIONS - 1);
+        assert!(!slot.is_listed());
+        slot.mark_listed(GENERATIONS - 1);
+        assert!(slot.is_listed());
+        assert_eq!(slot.generation(), Some(GENERATIONS - 1));
+    }
+
+    #[test]
+    fn the_canonical_cache_carries_the_generation() {
+        let slot = TargetSlot::default();
+        assert_eq!(slot.cached_canonical(), None);
+        slot.advance_jump(None, 7);
+        assert_eq!((slot.jump(), slot.cached_canonical()), (Some(7), None));
+        let canonical = Cached {
+            index: 9,
+            generation: GENERATIONS - 1,
+        };
+        slot.cache_canonical(canonical);
+        assert_eq!(slot.cached_canonical(), Some(canonical));
+        // A hint writer that read the old jump loses to the cache.
+        slot.advance_jump(Some(7), 8);
+        assert_eq!(slot.cached_canonical(), Some(canonical));
     }
 }

@@ -1,60 +1,120 @@
-//! Following a ref's path through the target table.
+//! Following a ref's path through the target table, and compressing it.
 //!
-//! A walk reads edge words (and canonical caches) from a starting ref until
-//! it reaches a canonical ref, an open ref, a ref it was told to stop at,
-//! or proof of a cycle. Edges never change once set, so every walk sees a
-//! prefix of the path's final form; only the open end can move on.
+//! A walk reads edges (and the jumps and canonical caches of `target`) from
+//! a starting ref until it reaches a canonical ref, an open ref, a ref it
+//! was told to stop at, proof of a cycle, or its deadline. Edges never
+//! change once set, so every walk sees a prefix of the path's final form;
+//! only the open end moves on.
 //!
 //! Cycles are found with Brent's algorithm: a checkpoint ref is moved to the
 //! walk's position at steps 1, 2, 4, 8, ..., and meeting the checkpoint again
-//! proves a cycle. That costs one comparison per step and no memory, and
-//! finds a cycle within a small multiple of the path's length. Caches hold
-//! canonical refs only (see `target`), so a path with a cycle never takes a
-//! cache jump and the walk is a plain function iteration, as Brent needs.
+//! proves a cycle. That costs one comparison per step and no memory. Jumps
+//! always lead further on the path (see `target`), so on a path without a
+//! cycle a walk never meets a ref twice: no false alarm. On a cycle, jumps
+//! are only written by walks that started before it closed (a walk on a
+//! cycle finds no end to compress to), so they change finitely often and
+//! the walk's function is eventually fixed: Brent finds the cycle.
+//!
+//! A jump can lead past the ref a walk was told to stop at once that ref's
+//! edge is set. Where that matters (the cycle post-check in `table`), a
+//! cycle found with jumps is confirmed by an edge-only walk.
+//!
+//! # Compression
+//!
+//! After a walk from `start` ends at canonical `c`, every ref on the way
+//! gets `c` in its canonical cache: the path is final, so that is true
+//! forever. After a long walk ends at open ref `e`, every ref on the way
+//! gets a jump to `e`. A ref on the way is before `e` only while `e` is
+//! open (afterwards a jump written by someone else may lead past it), so
+//! the compressing walk checks `e` after following each link: a jump that
+//! leads past `e` was written by a walk that saw `e`'s edge set, and
+//! reading that jump (Acquire) makes the edge visible to the check, which
+//! then stops.
 
-use crate::target::{Edge, TargetSlot};
+use std::time::Instant;
+
+use crate::target::{Cached, Edge, TargetSlot};
 
 /// Where a walk ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WalkEnd {
     /// At this canonical ref.
-    Canonical(u32),
+    Canonical(Cached),
     /// At this ref, which has no target yet.
     Open(u32),
     /// At the ref the walk was told to stop at.
     Stopped,
     /// The path runs into a cycle.
     Cycle,
+    /// The deadline passed first.
+    TimedOut,
 }
 
-/// Walks from `start` through `slot_of`'s table; stops early at `stop`.
+/// What a walk may follow besides edges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Follow {
+    /// Jumps and canonical caches: amortized O(1) on any path.
+    Jumps,
+    /// Edges and canonical caches only: meets every ref of the path, so a
+    /// stop ref is never skipped.
+    Edges,
+}
+
+/// A finished walk: its end and the number of links it followed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Walked {
+    pub(crate) end: WalkEnd,
+    pub(crate) steps: u32,
+}
+
+/// Walks shorter than this are not compressed toward an open end: the
+/// jump would save little and cost a CAS on the hot insert path.
+const COMPRESS_OPEN_AFTER: u32 = 4;
+
+/// How many steps a walk takes between looks at the clock.
+const STEPS_PER_CLOCK_CHECK: u32 = 1024;
+
+/// Walks from `start` through `slot_of`'s table; stops early at `stop`
+/// and gives up at `deadline`.
 #[inline]
 pub(crate) fn walk<'t>(
     slot_of: impl Fn(u32) -> &'t TargetSlot,
     start: u32,
     stop: Option<u32>,
-) -> WalkEnd {
+    follow: Follow,
+    deadline: Option<Instant>,
+) -> Walked {
     let mut at = start;
     let mut checkpoint = start;
+    let mut steps: u32 = 0;
     let mut steps_since_checkpoint: u32 = 0;
     let mut checkpoint_interval: u32 = 1;
-    loop {
+    let end = loop {
         if Some(at) == stop {
-            return WalkEnd::Stopped;
+            break WalkEnd::Stopped;
         }
         let slot = slot_of(at);
         match slot.edge() {
-            Edge::Canonical => return WalkEnd::Canonical(at),
-            Edge::Open { .. } => return WalkEnd::Open(at),
+            Edge::Canonical => {
+                break WalkEnd::Canonical(Cached {
+                    index: at,
+                    generation: slot.generation().unwrap_or(0),
+                })
+            }
+            Edge::Open { .. } => break WalkEnd::Open(at),
             Edge::Alias(next) => {
                 if let Some(canonical) = slot.cached_canonical() {
-                    return WalkEnd::Canonical(canonical);
+                    break WalkEnd::Canonical(canonical);
                 }
-                at = next;
+                at = match follow {
+                    Follow::Jumps => slot.jump().unwrap_or(next),
+                    Follow::Edges => next,
+                };
             }
         }
+        steps = steps.wrapping_add(1);
         if at == checkpoint {
-            return WalkEnd::Cycle;
+            break WalkEnd::Cycle;
         }
         steps_since_checkpoint += 1;
         if steps_since_checkpoint == checkpoint_interval {
@@ -62,17 +122,43 @@ pub(crate) fn walk<'t>(
             steps_since_checkpoint = 0;
             checkpoint_interval = checkpoint_interval.saturating_mul(2);
         }
+        if steps.is_multiple_of(STEPS_PER_CLOCK_CHECK)
+            && deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            break WalkEnd::TimedOut;
+        }
+    };
+    Walked { end, steps }
+}
+
+/// Compresses `start`'s path after a walk from it: canonical caches if it
+/// ended at a canonical ref, jumps if a long walk ended at an open ref.
+#[inline]
+pub(crate) fn compress<'t>(
+    slot_of: impl Fn(u32) -> &'t TargetSlot + Copy,
+    start: u32,
+    walked: Walked,
+) {
+    match walked.end {
+        WalkEnd::Canonical(canonical) => compress_to_canonical(slot_of, start, canonical),
+        WalkEnd::Open(end) if walked.steps >= COMPRESS_OPEN_AFTER => {
+            compress_to_open(slot_of, start, end, walked.steps)
+        }
+        _ => {}
     }
 }
 
-/// Caches `canonical` on every ref of `start`'s path up to it (path
-/// compression), so later resolutions of those refs take one jump.
+/// Caches `canonical` on every ref of `start`'s path up to it.
 ///
 /// Call only after a walk from `start` (or from a ref on its path) ended at
 /// `canonical`: the path is then final and free of cycles.
-pub(crate) fn compress<'t>(slot_of: impl Fn(u32) -> &'t TargetSlot, start: u32, canonical: u32) {
+pub(crate) fn compress_to_canonical<'t>(
+    slot_of: impl Fn(u32) -> &'t TargetSlot,
+    start: u32,
+    canonical: Cached,
+) {
     let mut at = start;
-    while at != canonical {
+    while at != canonical.index {
         let slot = slot_of(at);
         if slot.cached_canonical().is_some() {
             // The rest of the path was compressed by an earlier resolver.
@@ -82,7 +168,38 @@ pub(crate) fn compress<'t>(slot_of: impl Fn(u32) -> &'t TargetSlot, start: u32, 
             debug_assert!(false, "a ref before the canonical end must be an alias");
             return;
         };
+        let jump = slot.jump();
         slot.cache_canonical(canonical);
-        at = next;
+        at = jump.unwrap_or(next);
+    }
+}
+
+/// Gives every ref of `start`'s path before open ref `end` a jump to it,
+/// for at most `steps` refs (the length of the walk that found `end`).
+fn compress_to_open<'t>(slot_of: impl Fn(u32) -> &'t TargetSlot, start: u32, end: u32, steps: u32) {
+    let end_slot = slot_of(end);
+    let mut at = start;
+    for _ in 0..steps {
+        if at == end {
+            return;
+        }
+        let slot = slot_of(at);
+        let Edge::Alias(next) = slot.edge() else {
+            return;
+        };
+        if slot.cached_canonical().is_some() {
+            // The path reached a canonical ref meanwhile: `end` is not open.
+            return;
+        }
+        let jump = slot.jump();
+        if next != end && jump != Some(end) {
+            slot.advance_jump(jump, end);
+        }
+        // `at` was before `end`; its successor is too while `end` is open
+        // (module docs).
+        if !matches!(end_slot.edge(), Edge::Open { .. }) {
+            return;
+        }
+        at = jump.unwrap_or(next);
     }
 }
