@@ -77,7 +77,8 @@
 //! registering threads share no counter; indexes are unique but, across
 //! threads, not dense (see [`AliasTable::register`]). Resolving a
 //! completed path is amortized O(1) whatever its length (path compression
-//! into a per-ref canonical cache, beside the original edges). Each ref
+//! into a per-ref canonical cache, beside the original edges), and so are
+//! calls on unfinished paths (jumps toward the open end). Each ref
 //! costs [`AliasTable::BYTES_PER_REF`] (20) bytes across both tables, and
 //! no edge allocates. The tables grow in segments that never move (at most
 //! 12.5% headroom), up to [`AliasTable::MAX_REFS`] refs.

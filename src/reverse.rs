@@ -16,12 +16,16 @@
 //!
 //! Lists are insert-only. Inserting alias `a` into target `t`'s list:
 //!
-//! 1. **Choose the successor.** Read `t.first` as `s`. The CAS that
+//! 1. **Choose the successor.** Read `t.first` as `s`, or, if this thread
+//!    last spliced ref `b` into `t`'s list, read `b.next` as `s` (so that
+//!    threads aliasing many refs to one hot target write their own nodes'
+//!    cache lines, not the shared head). The CAS that
 //!    commits `a`'s edge (`Open` -> `Alias(t)`) writes `s` into `a.next` in
 //!    the same word, so the successor is fixed exactly when the edge is,
 //!    by the one call that won the edge. From then on `a.next` changes only
 //!    through step 2 run for *another* node (splicing after `a`).
-//! 2. **Splice before the successor.** Walk from `t.first`; if the walk
+//! 2. **Splice before the successor.** Walk from `t.first` (from `b`, if
+//!    step 1 read `b.next`: `s` was after `b`, so its link is too); if the walk
 //!    meets `a`, it is in the list: done. At the link that holds `s`, CAS
 //!    it from `s` to `a`. If that CAS fails, the link changed (another
 //!    node was spliced there): re-read the same link and go on.
@@ -34,8 +38,9 @@
 //!   step 2's CAS from `s` to `a` where `a.next` already holds `s`: the
 //!   node `s` moves one step down, it is never cut out.
 //! * **`s` is reachable, so the walk finds its link.** `s` was a head value
-//!   (or `End`), hence reachable then, hence forever. Every node between
-//!   the head and `s` was spliced after `s`, in front of it.
+//!   or the `next` of a listed node (or `End`), hence reachable then, hence
+//!   forever. Every node between `b` (or the head) and `s` was spliced
+//!   after `s` was read, in front of it, so a walk from `b` finds it too.
 //! * **`a` is spliced at most once.** Once `a` is reachable, it lies
 //!   between the head and `s` (it was spliced in front of `s`, and nodes
 //!   spliced later go in front of their own successors, never behind `s`),
@@ -48,16 +53,20 @@
 //!   after the splice, so a repeat that sees it needs no walk, and one that
 //!   does not runs step 2, which finds `a` if it is there.
 //!
-//! With no contention an insertion is one load and one CAS (the head's),
-//! besides the edge's commit CAS that it shares.
+//! With no contention an insertion is one load and one CAS (the head's, or
+//! `b.next`'s), besides the edge's commit CAS that it shares. The remembered
+//! `b` is thread-local and only ever a node this thread itself listed under
+//! `t` in this table; lists are insert-only, so it stays in `t`'s list.
 //!
 //! Orderings: every CAS that makes a node reachable is `AcqRel`, and every
 //! read of a link is `Acquire`: a reader that reaches a node through a link
 //! sees that node's `next` as written before the link (the commit, or a
 //! later splice).
 
+use std::cell::Cell;
+
 use crate::segments::Segments;
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{thread_local, AtomicU32, Ordering, UniqueIds};
 use crate::target::{Link, TargetSlot};
 
 /// One ref's row of the reverse table: the head of its list of aliases.
@@ -83,16 +92,42 @@ fn decode_first(word: u32) -> Link {
     }
 }
 
+/// Where this thread last spliced a node: table id, target, node.
+#[derive(Clone, Copy)]
+struct LastSplice {
+    table: u64,
+    target: u32,
+    node: u32,
+}
+
+thread_local! {
+    // No `const` block: loom's `thread_local!` does not take one.
+    static LAST_SPLICE: Cell<LastSplice> = Cell::new(LastSplice { table: 0, target: 0, node: 0 });
+}
+
+/// Reverse-table ids (never 0), for `LAST_SPLICE`.
+static TABLE_IDS: UniqueIds = UniqueIds::new();
+
+/// Step 1's choice: the successor, and the listed node it was read from
+/// (`None`: the head).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Successor {
+    pub(crate) link: Link,
+    after: Option<u32>,
+}
+
 /// The reverse table.
 #[derive(Debug)]
 pub(crate) struct ReverseTable {
     slots: Segments<ReverseSlot>,
+    id: u64,
 }
 
 impl ReverseTable {
     pub(crate) fn new() -> Self {
         ReverseTable {
             slots: Segments::new(),
+            id: TABLE_IDS.next(),
         }
     }
 
@@ -112,8 +147,29 @@ impl ReverseTable {
 
     /// Step 1: the successor an alias of `target` committed now gets.
     #[inline]
-    pub(crate) fn successor_for(&self, target: u32) -> Link {
-        decode_first(self.head(target).load(Ordering::Acquire))
+    pub(crate) fn successor_for<'t>(
+        &self,
+        slot_of: impl Fn(u32) -> &'t TargetSlot,
+        target: u32,
+    ) -> Successor {
+        // `try_with`: a call from a thread-local destructor just uses the head.
+        let last = LAST_SPLICE.try_with(Cell::get).ok();
+        match last {
+            Some(last) if last.table == self.id && last.target == target => Successor {
+                link: slot_of(last.node).next(),
+                after: Some(last.node),
+            },
+            _ => Successor {
+                link: decode_first(self.head(target).load(Ordering::Acquire)),
+                after: None,
+            },
+        }
+    }
+
+    /// The successor that a committed, unlisted alias holds in its `next`,
+    /// for a repeat that helps: searched for from the head.
+    pub(crate) fn committed(link: Link) -> Successor {
+        Successor { link, after: None }
     }
 
     /// Step 2: splices `alias`, whose committed `next` is `successor`, into
@@ -121,15 +177,37 @@ impl ReverseTable {
     /// for one pair.
     pub(crate) fn splice<'t>(
         &self,
+        slot_of: impl Fn(u32) -> &'t TargetSlot + Copy,
+        target: u32,
+        alias: u32,
+        successor: Successor,
+    ) {
+        self.splice_from(slot_of, target, alias, successor);
+        // Remembered only once listed, so it is always a node of the list.
+        let _ = LAST_SPLICE.try_with(|last| {
+            last.set(LastSplice {
+                table: self.id,
+                target,
+                node: alias,
+            })
+        });
+    }
+
+    fn splice_from<'t>(
+        &self,
         slot_of: impl Fn(u32) -> &'t TargetSlot,
         target: u32,
         alias: u32,
-        successor: Link,
+        successor: Successor,
     ) {
+        let Successor {
+            link: successor,
+            after,
+        } = successor;
         let me = Link::Node(alias);
         let head = self.head(target);
         // The link being looked at: the head, or a node's `next`.
-        let mut at: Option<u32> = None;
+        let mut at: Option<u32> = after;
         loop {
             let (word, current) = match at {
                 None => {
@@ -166,17 +244,20 @@ impl ReverseTable {
         }
     }
 
-    /// Calls `f` with every direct alias of `target`, newest first.
+    /// Calls `f` with every direct alias of `target`, in list order, and
+    /// the generation it was registered with (read from the row that holds
+    /// its `next` link anyway).
     pub(crate) fn for_each_alias<'t>(
         &self,
         slot_of: impl Fn(u32) -> &'t TargetSlot,
         target: u32,
-        mut f: impl FnMut(u32),
+        mut f: impl FnMut(u32, u32),
     ) {
         let mut link = decode_first(self.head(target).load(Ordering::Acquire));
         while let Link::Node(index) = link {
-            f(index);
-            link = slot_of(index).next();
+            let slot = slot_of(index);
+            f(index, slot.generation().unwrap_or(0));
+            link = slot.next();
         }
     }
 }

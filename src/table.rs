@@ -12,15 +12,16 @@
 //! 2. **Pre-check:** walk from `t`. Reaching `a` means the cycle is already
 //!    visible: return `Err(Cycle)` having written nothing. Reaching a
 //!    canonical ref means `t`'s path is final, so no cycle is possible.
-//! 3. **Commit:** CAS `a`'s edge from open to `Alias(t)` (waking sleepers
-//!    if the flag was set), then list `a` in `t`'s reverse list.
+//! 3. **Commit:** CAS `a`'s edge from open to `Alias(t)`, with `a`'s list
+//!    successor in the same word (waking sleepers if the flag was set),
+//!    then splice `a` into `t`'s reverse list and mark it listed.
 //! 4. **Post-check** (only if step 2 ended at an open ref `e`): a SeqCst
 //!    fence, then walk from `e`. Reaching `a` means racing calls closed a
 //!    cycle together: return `Err(Cycle)`. The edge stays: it has already
 //!    taken effect and other threads may have followed it.
-//! 5. **Repeat:** help finish the reverse listing (it is idempotent and
-//!    helpable), fence and walk from `t` as in 4, and return `Ok` unless
-//!    the edge is part of a cycle.
+//! 5. **Repeat:** unless `a` is marked listed, help finish the splice (it
+//!    is idempotent and helpable), fence and walk from `t` as in 4, and
+//!    return `Ok` unless the edge is part of a cycle.
 //!
 //! **Why racing calls cannot all miss their cycle.** Suppose calls
 //! `alias(a_1, t_1) .. alias(a_k, t_k)` each committed and together close a
@@ -32,13 +33,17 @@
 //! open end `e_j` it found before committing: `t_j`'s path reaches `e_j`
 //! and from there the other cycle edges lead back to `a_j`, so `j` returns
 //! `Err(Cycle)`. Walks detect cycles by themselves (Brent), so no walk can
-//! loop on a cycle that it is not the one to report.
+//! loop on a cycle that it is not the one to report. Walks follow jumps
+//! (see `walk`), and a jump written by a walk that passed through `a_j`
+//! after its commit may lead past `a_j`: `j`'s walk then finds a cycle
+//! without stopping at `a_j`, and an edge-by-edge walk from `e_j`, which
+//! meets every ref of the path, decides whether it passes through `a_j`.
 //!
 //! A call whose pre-check ended at a canonical ref skips the fence: its
 //! edge leads to a canonical ref forever and cannot lie on a cycle.
 //!
-//! **Resolvers** walk to the open end of the path and sleep on its edge
-//! word (see `target` for why no wake-up is lost). When it completes they
+//! **Resolvers** walk to the open end of the path and sleep on its `jump`
+//! word after flagging its edge (see `target` for why no wake-up is lost). When it completes they
 //! continue from there. A ref on or leading into a cycle has no open end:
 //! the walk reports the cycle and the resolver returns `Err(Cycle)`, so
 //! nothing sleeps on a cycle.
@@ -299,9 +304,9 @@ impl AliasTable {
 
         // Step 3: commit the edge together with its list successor, then
         // splice it in.
-        let successor = self.reverse.successor_for(t);
+        let successor = self.reverse.successor_for(|i| self.slot_at(i), t);
         let wake = |word: &_| self.futex.wake_all(word);
-        match alias_slot.complete(a, Edge::Alias(t), successor, wake) {
+        match alias_slot.complete(a, Edge::Alias(t), successor.link, wake) {
             Completion::Done => {}
             Completion::AlreadySet(set) => {
                 return self.alias_already_set(alias, alias_slot, target, set)
@@ -332,7 +337,7 @@ impl AliasTable {
                     // The original may be stalled before or in its splice:
                     // finish it. Unlisted, the ref has nothing spliced
                     // behind it, so `next` is still the committed successor.
-                    let successor = alias_slot.next();
+                    let successor = ReverseTable::committed(alias_slot.next());
                     self.reverse
                         .splice(|i| self.slot_at(i), existing, alias.index(), successor);
                     alias_slot.mark_listed(alias.generation());
@@ -373,7 +378,7 @@ impl AliasTable {
                 compress(|i| self.slot_at(i), from, walked);
                 Ok(())
             }
-            WalkEnd::TimedOut => unreachable!("walk without a deadline"),
+            WalkEnd::TimedOut(_) => unreachable!("walk without a deadline"),
         }
     }
 
@@ -438,7 +443,9 @@ impl AliasTable {
             WalkEnd::Canonical(c) => Ok(Some(ObjRef::new(c.index, c.generation))),
             WalkEnd::Open(_) => Ok(None),
             WalkEnd::Cycle => Err(AliasError::Cycle(r)),
-            WalkEnd::Stopped | WalkEnd::TimedOut => unreachable!("walk without a stop or deadline"),
+            WalkEnd::Stopped | WalkEnd::TimedOut(_) => {
+                unreachable!("walk without a stop or deadline")
+            }
         }
     }
 
@@ -531,7 +538,10 @@ impl AliasTable {
                     return Ok(ObjRef::new(canonical.index, canonical.generation));
                 }
                 WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
-                WalkEnd::TimedOut => return Err(AliasError::Timeout(r)),
+                WalkEnd::TimedOut(_) => {
+                    compress(|i| self.slot_at(i), from, walked);
+                    return Err(AliasError::Timeout(r));
+                }
                 WalkEnd::Open(open_end) => {
                     compress(|i| self.slot_at(i), from, walked);
                     self.wait_for_edge(r, open_end, deadline)?;
@@ -548,7 +558,7 @@ impl AliasTable {
 
     /// `walk` through this table.
     #[inline]
-    fn walk(
+    pub(crate) fn walk(
         &self,
         start: u32,
         stop: Option<u32>,
@@ -645,13 +655,13 @@ impl AliasTable {
     pub fn aliases(&self, r: ObjRef) -> Result<Vec<ObjRef>, AliasError> {
         self.slot(r)?;
         let mut aliases = Vec::new();
-        self.reverse
-            .for_each_alias(|i| self.slot_at(i), r.index(), |alias| aliases.push(alias));
-        aliases.sort_unstable();
-        Ok(aliases
-            .into_iter()
-            .map(|index| self.ref_at(index))
-            .collect())
+        self.reverse.for_each_alias(
+            |i| self.slot_at(i),
+            r.index(),
+            |index, generation| aliases.push(ObjRef::new(index, generation)),
+        );
+        aliases.sort_unstable_by_key(|alias| alias.index());
+        Ok(aliases)
     }
 
     /// Every ref of `r`'s object: the root of `r`'s tree first (its
@@ -690,7 +700,9 @@ impl AliasTable {
             WalkEnd::Canonical(root) => root.index,
             WalkEnd::Open(root) => root,
             WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
-            WalkEnd::Stopped | WalkEnd::TimedOut => unreachable!("walk without a stop or deadline"),
+            WalkEnd::Stopped | WalkEnd::TimedOut(_) => {
+                unreachable!("walk without a stop or deadline")
+            }
         };
         compress(|i| self.slot_at(i), r.index(), walked);
         // The refs of `r`'s own path, by edges, bottom up, whose reverse
@@ -717,20 +729,22 @@ impl AliasTable {
         // hangs from it alone, so gather it from there.
         for position in (0..path.len()).rev() {
             if !gathering.reached[position] {
-                gathering.reach(path[position]);
+                gathering.reach(self.ref_at(path[position]));
                 self.gather(path[position], &mut gathering)
                     .map_err(|_| AliasError::Cycle(r))?;
             }
         }
         let mut members = gathering.members;
-        members.sort_unstable();
+        members.sort_unstable_by_key(|member| member.index());
         debug_assert!(
-            members.windows(2).all(|pair| pair[0] != pair[1]),
+            members
+                .windows(2)
+                .all(|pair| pair[0].index() != pair[1].index()),
             "a ref gathered twice"
         );
         let mut equivalent = Vec::with_capacity(members.len() + 1);
         equivalent.push(self.ref_at(root));
-        equivalent.extend(members.into_iter().map(|index| self.ref_at(index)));
+        equivalent.extend(members);
         Ok(equivalent)
     }
 
@@ -746,11 +760,11 @@ impl AliasTable {
             self.reverse.for_each_alias(
                 |i| self.slot_at(i),
                 target,
-                |alias| {
+                |alias, generation| {
                     if alias == gathering.root {
                         closed_cycle = true;
                     } else {
-                        gathering.reach(alias);
+                        gathering.reach(ObjRef::new(alias, generation));
                         pending.push(alias);
                     }
                 },
@@ -870,7 +884,7 @@ struct Gathering {
     path_sorted: Vec<(u32, usize)>,
     /// Which refs of the path the search has reached, by position in `path`.
     reached: Vec<bool>,
-    members: Vec<u32>,
+    members: Vec<ObjRef>,
 }
 
 impl Gathering {
@@ -889,8 +903,9 @@ impl Gathering {
         }
     }
 
-    fn reach(&mut self, index: u32) {
-        self.members.push(index);
+    fn reach(&mut self, member: ObjRef) {
+        let index = member.index();
+        self.members.push(member);
         if let Ok(found) = self
             .path_sorted
             .binary_search_by_key(&index, |&(ref_index, _)| ref_index)

@@ -69,12 +69,14 @@
 //!   reaches the same end, and on a path without a cycle it can never meet
 //!   a ref twice (so Brent's cycle check has no false alarms).
 //! * Once `canon` is non-zero, `jump` holds the canonical ref and never
-//!   changes again. Canonical writers store `jump` and then `canon`
-//!   (Release); every other `jump` write is a CAS from the value its writer
-//!   read, so none can land after a canonical store (it would find the
-//!   canonical value instead of its own expectation). A writer that read
-//!   the canonical value before `canon` was set treats it as a hint, walks
-//!   on to the canonical ref and so becomes a canonical writer itself.
+//!   changes again. Canonical writers swap `jump` and then store `canon`
+//!   (both Release); every other `jump` write is a CAS from the value its writer
+//!   read, so none can land after a canonical store unless its writer read
+//!   the canonical value itself (before `canon` was set). Such a writer
+//!   must not replace it: a hint writer that read `j` first checks that
+//!   ref `j` is not canonical (`walk::advance`). That check cannot miss:
+//!   the canonical writer saw `j` canonical before its Release store of
+//!   `jump`, which the hint writer's Acquire load read.
 //! * A reader that sees `canon != 0` (Acquire, pairing with the writer's
 //!   Release) then reads `jump` and gets the canonical: the one value of
 //!   `jump` from the canonical store on. So a completed alias resolves from
@@ -373,14 +375,21 @@ impl TargetSlot {
     /// Call only after `canonical` was seen canonical on this ref's path.
     #[inline]
     pub(crate) fn cache_canonical(&self, canonical: Cached) {
-        // Relaxed store: published by the Release store of `canon` below.
-        self.jump.store(canonical.index + 1, Ordering::Relaxed);
+        // Release: a hint writer that reads this value (Acquire) then sees
+        // the ref canonical and leaves it alone (module invariants). A swap,
+        // not a store: every other write of `jump` is an RMW, and loom 0.7
+        // can order a plain store inside another thread's RMW on the same
+        // atomic (tokio-rs/loom#254), which the models then report.
+        self.jump.swap(canonical.index + 1, Ordering::Release);
         self.canon
             .store(canonical.generation as u16 + 1, Ordering::Release);
     }
 
     /// Replaces the jump `seen` (read by the caller) by `further`, a ref
     /// further on this ref's path. Loses quietly to any other write.
+    ///
+    /// Call through `walk::advance`, which checks that `seen` is not the
+    /// canonical cache being written.
     #[inline]
     pub(crate) fn advance_jump(&self, seen: Option<u32>, further: u32) {
         let seen = seen.map_or(0, |index| index + 1);

@@ -46,8 +46,8 @@ pub(crate) enum WalkEnd {
     Stopped,
     /// The path runs into a cycle.
     Cycle,
-    /// The deadline passed first.
-    TimedOut,
+    /// The deadline passed first, at this ref of the path.
+    TimedOut(u32),
 }
 
 /// What a walk may follow besides edges.
@@ -69,7 +69,8 @@ pub(crate) struct Walked {
 
 /// Walks shorter than this are not compressed toward an open end: the
 /// jump would save little and cost a CAS on the hot insert path.
-const COMPRESS_OPEN_AFTER: u32 = 4;
+/// Under loom two, so that models with a handful of refs compress.
+const COMPRESS_OPEN_AFTER: u32 = if cfg!(loom) { 2 } else { 4 };
 
 /// How many steps a walk takes between looks at the clock.
 const STEPS_PER_CLOCK_CHECK: u32 = 1024;
@@ -104,6 +105,11 @@ pub(crate) fn walk<'t>(
             Edge::Open { .. } => break WalkEnd::Open(at),
             Edge::Alias(next) => {
                 if let Some(canonical) = slot.cached_canonical() {
+                    debug_assert_eq!(
+                        slot_of(canonical.index).edge(),
+                        Edge::Canonical,
+                        "cache of {at}"
+                    );
                     break WalkEnd::Canonical(canonical);
                 }
                 at = match follow {
@@ -125,14 +131,16 @@ pub(crate) fn walk<'t>(
         if steps.is_multiple_of(STEPS_PER_CLOCK_CHECK)
             && deadline.is_some_and(|d| Instant::now() >= d)
         {
-            break WalkEnd::TimedOut;
+            break WalkEnd::TimedOut(at);
         }
     };
     Walked { end, steps }
 }
 
 /// Compresses `start`'s path after a walk from it: canonical caches if it
-/// ended at a canonical ref, jumps if a long walk ended at an open ref.
+/// ended at a canonical ref, jumps if a long walk ended at an open ref, and
+/// a jump from `start` to where a timed-out walk stopped, so that the next
+/// timed walk goes on from there instead of starting over.
 #[inline]
 pub(crate) fn compress<'t>(
     slot_of: impl Fn(u32) -> &'t TargetSlot + Copy,
@@ -143,6 +151,11 @@ pub(crate) fn compress<'t>(
         WalkEnd::Canonical(canonical) => compress_to_canonical(slot_of, start, canonical),
         WalkEnd::Open(end) if walked.steps >= COMPRESS_OPEN_AFTER => {
             compress_to_open(slot_of, start, end, walked.steps)
+        }
+        WalkEnd::TimedOut(reached) if reached != start => {
+            // `reached` was reached from `start`: further on its path.
+            let slot = slot_of(start);
+            advance(slot_of, slot, slot.jump(), reached);
         }
         _ => {}
     }
@@ -157,6 +170,7 @@ pub(crate) fn compress_to_canonical<'t>(
     start: u32,
     canonical: Cached,
 ) {
+    debug_assert_eq!(slot_of(canonical.index).edge(), Edge::Canonical);
     let mut at = start;
     while at != canonical.index {
         let slot = slot_of(at);
@@ -174,9 +188,29 @@ pub(crate) fn compress_to_canonical<'t>(
     }
 }
 
+/// Replaces `slot`'s jump `seen` by `further`, unless `seen` names a
+/// canonical ref: then it may be a canonical cache whose `canon` is not
+/// written yet, which must stay (see `target`).
+fn advance<'t>(
+    slot_of: impl Fn(u32) -> &'t TargetSlot,
+    slot: &TargetSlot,
+    seen: Option<u32>,
+    further: u32,
+) {
+    if seen.is_some_and(|jump| slot_of(jump).edge() == Edge::Canonical) {
+        return;
+    }
+    slot.advance_jump(seen, further);
+}
+
 /// Gives every ref of `start`'s path before open ref `end` a jump to it,
 /// for at most `steps` refs (the length of the walk that found `end`).
-fn compress_to_open<'t>(slot_of: impl Fn(u32) -> &'t TargetSlot, start: u32, end: u32, steps: u32) {
+fn compress_to_open<'t>(
+    slot_of: impl Fn(u32) -> &'t TargetSlot + Copy,
+    start: u32,
+    end: u32,
+    steps: u32,
+) {
     let end_slot = slot_of(end);
     let mut at = start;
     for _ in 0..steps {
@@ -193,7 +227,7 @@ fn compress_to_open<'t>(slot_of: impl Fn(u32) -> &'t TargetSlot, start: u32, end
         }
         let jump = slot.jump();
         if next != end && jump != Some(end) {
-            slot.advance_jump(jump, end);
+            advance(slot_of, slot, jump, end);
         }
         // `at` was before `end`; its successor is too while `end` is open
         // (module docs).
@@ -201,5 +235,108 @@ fn compress_to_open<'t>(slot_of: impl Fn(u32) -> &'t TargetSlot, start: u32, end
             return;
         }
         at = jump.unwrap_or(next);
+    }
+}
+
+/// Regression tests for walks that re-walked long open paths on every call
+/// (quadratic chain building, slow calls on open chains, deadlines missed
+/// inside one long walk, repeats that walked their target's list).
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{AliasError, AliasTable, ObjRef};
+
+    fn refs(table: &AliasTable, n: usize) -> Vec<ObjRef> {
+        (0..n).map(|_| table.register().unwrap()).collect()
+    }
+
+    fn steps_from(table: &AliasTable, r: ObjRef) -> u32 {
+        table.walk(r.index(), None, Follow::Jumps, None).steps
+    }
+
+    #[test]
+    fn building_a_chain_from_its_root_end_walks_a_bounded_distance() {
+        let table = AliasTable::new();
+        let x = refs(&table, 20_001);
+        for k in (0..20_000).rev() {
+            table.alias(x[k], x[k + 1]).unwrap();
+            // The next alias's pre-check walks from `x[k]`.
+            let steps = steps_from(&table, x[k]);
+            assert!(steps <= COMPRESS_OPEN_AFTER, "{steps} steps from x[{k}]");
+        }
+        table.add_canonical(x[20_000]).unwrap();
+        assert_eq!(table.resolve(x[0]), Ok(x[20_000]));
+    }
+
+    #[test]
+    fn a_long_open_chain_is_walked_once_then_jumped() {
+        let table = AliasTable::new();
+        let x = refs(&table, 100_001);
+        for k in 0..100_000 {
+            table.alias(x[k], x[k + 1]).unwrap();
+        }
+        assert_eq!(steps_from(&table, x[0]), 100_000);
+        assert_eq!(table.try_resolve(x[0]), Ok(None));
+        assert_eq!(steps_from(&table, x[0]), 1);
+        // A new alias of the head, and its target's later walks, too.
+        let y = table.register().unwrap();
+        table.alias(y, x[0]).unwrap();
+        assert!(steps_from(&table, y) <= 2);
+        // The jumps never hide the path's refs from `equivalent`.
+        assert_eq!(table.equivalent(x[0]).unwrap().len(), 100_002);
+        // Completing the end turns the jumps into canonical caches.
+        table.add_canonical(x[100_000]).unwrap();
+        assert_eq!(table.resolve(x[0]), Ok(x[100_000]));
+        assert_eq!(table.resolve(y), Ok(x[100_000]));
+        assert_eq!(steps_from(&table, x[0]), 0, "cached in its own row");
+    }
+
+    #[test]
+    fn a_timed_out_walk_stops_at_its_deadline_and_keeps_its_progress() {
+        let table = AliasTable::new();
+        let n = 50 * STEPS_PER_CLOCK_CHECK as usize;
+        let x = refs(&table, n + 1);
+        for k in 0..n {
+            table.alias(x[k], x[k + 1]).unwrap();
+        }
+        let passed = Some(Instant::now());
+        let walked = table.walk(x[0].index(), None, Follow::Jumps, passed);
+        assert_eq!(
+            walked.steps, STEPS_PER_CLOCK_CHECK,
+            "the first clock check ends it"
+        );
+        assert!(matches!(walked.end, WalkEnd::TimedOut(_)));
+        // Each timed-out resolve resumes where the last one stopped, so a
+        // bounded number of them reach the end of the path.
+        let mut calls = 0;
+        while steps_from(&table, x[0]) > 1 {
+            assert_eq!(
+                table.resolve_timeout(x[0], Duration::ZERO),
+                Err(AliasError::Timeout(x[0]))
+            );
+            calls += 1;
+            assert!(
+                calls <= n / STEPS_PER_CLOCK_CHECK as usize + 1,
+                "no progress"
+            );
+        }
+    }
+
+    #[test]
+    fn a_repeated_alias_under_a_hot_target_needs_no_list_walk() {
+        let table = AliasTable::new();
+        let target = table.register().unwrap();
+        let aliases = refs(&table, 10_000);
+        for &a in &aliases {
+            table.alias(a, target).unwrap();
+        }
+        for &a in &aliases {
+            // Marked listed: the repeat below returns without a list walk.
+            assert!(table.slot_at(a.index()).is_listed());
+            assert_eq!(table.alias(a, target), Ok(()));
+        }
+        assert_eq!(table.aliases(target).unwrap(), aliases);
     }
 }

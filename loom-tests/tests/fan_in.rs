@@ -22,6 +22,13 @@
 //!   take the cycle post-check path): the reader's answer starts with `t`
 //!   and holds only refs of `{x, y}` after it, each once, in index order.
 //!   Bound 3.
+//! * `fan_in_after_own_node`: one thread calls `alias(x, t)` then
+//!   `alias(z, t)`, so its second splice goes in behind its own `x`
+//!   rather than at the head; a second thread calls `alias(y, t)` and a
+//!   third repeats `alias(z, t)`, helping from the head. `aliases(t) =
+//!   [x, y, z]`, each once. Bound 2. Teeth: committing the head's value as
+//!   the successor while splicing from `x` fails the list's debug
+//!   assertion (the successor is never found behind `x`).
 //!
 //! Each model runs in both spawn orders.
 
@@ -122,5 +129,30 @@ fn fan_in_with_reader() {
             "{seen:?}"
         );
         assert_fan_in(&table, refs, false);
+    });
+}
+
+#[test]
+fn fan_in_after_own_node() {
+    model_in_orders("fan_in_after_own_node", 2, |order| {
+        let (table, [t, x, y, z]) = table_with::<4>();
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || table.alias(x, t).and_then(|()| table.alias(z, t)))
+            },
+            {
+                let table = table.clone();
+                task(move || table.alias(y, t))
+            },
+            {
+                let table = table.clone();
+                task(move || table.alias(z, t))
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        assert_eq!(results, [Ok(()), Ok(()), Ok(())]);
+        assert_eq!(table.aliases(t), Ok(vec![x, y, z]));
+        assert_eq!(table.equivalent(z), Ok(vec![t, x, y, z]));
     });
 }
