@@ -207,13 +207,19 @@ impl AliasTable {
     /// Registers a new ref. It starts UNINITIALIZED: no target, not canonical.
     ///
     /// Each thread claims indexes in blocks of 64 and hands them out from
-    /// its own reservation, so registering threads do not contend. The
-    /// refs one thread registers in one table have increasing indexes
-    /// (consecutive within a block); across threads they are unique but
-    /// not dense. A thread keeps reservations for four tables; it leaves
-    /// the rest of a block unused (at most 63 indexes) only when it exits,
-    /// or when it has claimed blocks in four other tables since it last
-    /// registered in this one, and every call rejects those indexes as
+    /// its own lane of the table, so registering threads do not contend.
+    /// A table has 32 lanes; each belongs for the table's life to the
+    /// first thread that registers through it, and threads beyond those 32
+    /// share one more lane, taking its indexes one CAS at a time. The refs
+    /// one thread registers in one table have increasing indexes
+    /// (consecutive within a block, for a thread with a lane of its own);
+    /// across threads they are unique but not dense. The rest of a block
+    /// (at most 63 indexes) waits in its lane, in the table, however many
+    /// other tables the thread registers in; it stays unused for good only
+    /// if the lane's threads stop registering in this table (when they
+    /// exit, say). So, `register` calls still running aside, at most
+    /// 33 × 63 = 2079 indexes of a table are unused at any time, however
+    /// many refs are registered, and every call rejects them as
     /// [`AliasError::UnknownRef`]. The last 4096 indexes below
     /// [`max_refs`](Self::max_refs) are claimed one at a time, so a table
     /// whose limit is at most 4096 hands out exactly `max_refs` refs.
@@ -221,9 +227,10 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::CapacityExhausted`]: every index below `max_refs`
-    ///   is registered or reserved by a thread, or memory for a new segment
-    ///   could not be had. The tables' contents do not change (a segment
-    ///   allocated before the failure is kept as room for later refs).
+    ///   is registered or waits in a lane the caller does not take from,
+    ///   or memory for a new segment could not be had. The tables'
+    ///   contents do not change (a segment allocated before the failure is
+    ///   kept as room for later refs).
     ///
     /// # Examples
     ///

@@ -28,10 +28,11 @@
 //!   (after linking `b` if that was too early) `b` resolves to `a`,
 //!   `aliases(a)` lists both fresh refs, every ref's `equivalent` is all
 //!   four, and the unused reserved indexes 3 and 5 are `UnknownRef`.
-//!   The registrars also race for the table's last free registration
-//!   counter (two under loom, the first owned by the main thread): one
-//!   owns it, the other counts through the shared one, and `len` must be
-//!   exact either way. Bound 2.
+//!   The registrars also race for the table's last free lane (two under
+//!   loom, the first owned by the main thread): one owns it and claims its
+//!   block for it, the other claims its block into the shared lane (one
+//!   CAS for both, modelled in `indexes.rs`), and `len` must be exact either
+//!   way. Bound 2.
 //! * `registrars_share_a_segment`: the same with three more refs
 //!   registered by the main thread first (indexes 2 to 4, index 5 left in
 //!   its reservation), so the two registrars claim `[6, 7]` and `[8, 9]`,
