@@ -3,6 +3,8 @@
 //!
 //! * Full suite: `cargo bench --bench contention`
 //! * Quick variant (under 3 minutes once built): `HALO_BENCH_QUICK=1 cargo bench --bench contention`
+//! * Chain building at chosen sizes only (comma-separated):
+//!   `HALO_CHAIN_BUILD_N=10000 cargo bench --bench contention -- chain-build/`
 //! * Report: `python3 benches/report.py --write BENCHMARKS.md`
 //!
 //! Under `cargo test` every benchmark runs once, on small inputs, as a
@@ -17,7 +19,7 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode};
 
 use impls::{DashMapTables, Floor, Halo, RwLockTables, TwoMutex, UfRush};
-use workloads::{fan_in, insert, memory, mix, resolve, wake};
+use workloads::{chain_build, fan_in, insert, memory, mix, resolve_hot, resolve_large, wake};
 
 fn config() -> Criterion {
     let quick = std::env::var_os("HALO_BENCH_QUICK").is_some();
@@ -54,12 +56,22 @@ fn insert(c: &mut Criterion) {
     group!(c, "insert".into(), insert; Halo, TwoMutex, RwLockTables, DashMapTables, Floor, UfRush);
 }
 
-fn resolve(c: &mut Criterion) {
-    for length in resolve::LENGTHS {
-        let name = format!("resolve-len{length}");
-        group!(c, name, resolve, length;
+fn resolve_hot(c: &mut Criterion) {
+    for length in resolve_hot::LENGTHS {
+        let name = format!("resolve-hot-len{length}");
+        group!(c, name, resolve_hot, length;
             Halo, TwoMutex, RwLockTables, DashMapTables, Floor, UfRush);
     }
+}
+
+fn resolve_large(c: &mut Criterion) {
+    group!(c, "resolve-large".into(), resolve_large;
+        Halo, TwoMutex, RwLockTables, DashMapTables, Floor, UfRush);
+}
+
+fn chain_build(c: &mut Criterion) {
+    group!(c, "chain-build".into(), chain_build;
+        Halo, TwoMutex, RwLockTables, DashMapTables, Floor, UfRush);
 }
 
 fn fan_in(c: &mut Criterion) {
@@ -77,7 +89,7 @@ fn wake_latency(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = config();
-    targets = insert, resolve, fan_in, scheduler_mix, wake_latency
+    targets = insert, resolve_hot, resolve_large, chain_build, fan_in, scheduler_mix, wake_latency
 }
 
 fn main() {

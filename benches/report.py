@@ -16,11 +16,12 @@ Usage (from the crate root, after `cargo bench --bench contention`):
                        fails, writing nothing, if FILE or a marker is missing
   --check              exit 1 if any workload or memory.json is missing
 
-Input: <dir>/<group>/<implementation>/<threads>/new/{estimates,benchmark}.json
-(ids are read from benchmark.json) and <dir>/memory.json. Throughput groups
+Input: <dir>/<group>/<implementation>/<parameter>/new/{estimates,benchmark}.json
+(ids are read from benchmark.json; the parameter is the thread count, or n
+for `chain-build`) and <dir>/memory.json. Throughput groups
 report Elements / median ns as M ops/s; `wake-latency` reports median ns /
 Elements (round trips per iteration) as µs per round trip. Absent groups,
-implementations or thread counts are skipped or shown as `—` (exit status 1
+implementations or parameter values are skipped or shown as `—` (exit status 1
 only if nothing at all is found). Image links are relative to the --write
 file's directory, or to the crate root when printing to stdout.
 Standard library only (Python 3.8+).
@@ -35,16 +36,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-# group id -> (title, kind); kind is "throughput" or "latency".
+# group id -> (title, kind, parameter); kind is "throughput" or "latency",
+# parameter what the benchmark ids' value is: "threads", or "n" (chain length).
 GROUPS = {
-    "insert": ("Insert", "throughput"),
-    "resolve-len1": ("Resolve, chain length 1", "throughput"),
-    "resolve-len16": ("Resolve, chain length 16", "throughput"),
-    "resolve-len1024": ("Resolve, chain length 1024", "throughput"),
-    "fan-in": ("Fan-in", "throughput"),
-    "scheduler-mix": ("Scheduler mix", "throughput"),
-    "wake-latency": ("Wake latency", "latency"),
+    "insert": ("Insert", "throughput", "threads"),
+    "resolve-hot-len1": ("Resolve, hot set, chain length 1", "throughput", "threads"),
+    "resolve-hot-len16": ("Resolve, hot set, chain length 16", "throughput", "threads"),
+    "resolve-hot-len1024": ("Resolve, hot set, chain length 1024", "throughput", "threads"),
+    "resolve-large": ("Resolve, large table", "throughput", "threads"),
+    "chain-build": ("Chain building from the root end", "throughput", "n"),
+    "fan-in": ("Fan-in", "throughput", "threads"),
+    "scheduler-mix": ("Scheduler mix", "throughput", "threads"),
+    "wake-latency": ("Wake latency", "latency", "threads"),
 }
+AXES = {"threads": "Threads", "n": "Chain length n"}  # parameter -> chart x-axis label
 SUBJECT = "AliasTable"
 UNITS = {  # kind -> (axis label, direction, unit suffix)
     "throughput": ("Throughput (M ops/s)", "higher is better", " M/s"),
@@ -75,7 +80,7 @@ def warn(msg):
 
 
 def load_results(root):
-    """Return {group: {impl: {threads: (median, lo, hi, elements)}}} in ns."""
+    """Return {group: {impl: {parameter value: (median, lo, hi, elements)}}} in ns."""
     results = {}
     for bench in sorted(root.glob("**/new/benchmark.json")):
         try:
@@ -90,8 +95,8 @@ def load_results(root):
         elements = tp.get("Elements") or (tp.get("ElementsAndBytes") or {}).get("elements")
         if not elements:
             warn(f"{bench.parent}: no Elements throughput, shown as missing")
-        threads = str(meta.get("value_str") or "1")
-        results.setdefault(group, {}).setdefault(impl, {})[threads] = (*point, elements)
+        value = str(meta.get("value_str") or "1")
+        results.setdefault(group, {}).setdefault(impl, {})[value] = (*point, elements)
     return results
 
 
@@ -115,9 +120,18 @@ def style(name):
     return STYLE.get(name, (EXTRA_COLOURS[sum(map(ord, name)) % len(EXTRA_COLOURS)], "circle"))
 
 
-def plural(t):
-    """Column heading for a thread count: "1 thread", "4 threads"."""
-    return f"{t} thread{'' if t == '1' else 's'}" if t.isdigit() else t
+def heading(param, value):
+    """Column heading for a parameter value: "1 thread", "4 threads", "n = 10,000"."""
+    if not value.isdigit():
+        return value
+    if param == "n":
+        return f"n = {int(value):,}"
+    return f"{value} thread{'' if value == '1' else 's'}"
+
+
+def tick(value):
+    """x-axis label for a parameter value, digits grouped: "8", "10,000"."""
+    return f"{int(value):,}" if value.isdigit() else value
 
 
 def fmt(v):
@@ -128,6 +142,12 @@ def fmt(v):
         if abs(v) >= limit:
             return f"{v:,.{digits}f}"
     return f"{v:.3g}"
+
+
+def ratio(r):
+    """Format a ratio row's cell: two decimals, or two significant digits below 0.01."""
+    digits = 2 if r >= 0.01 else 1 - math.floor(math.log10(r))
+    return f"{r:.{digits}f}×"
 
 
 def nice_ticks(vmax, count=6):
@@ -179,12 +199,12 @@ def stroke(name):
             f'opacity="{1 if emph else 0.85}"{dash}')
 
 
-def line_chart(title, kind, series, threads):
-    """SVG line chart: one line per implementation over categorical thread counts."""
+def line_chart(title, kind, param, series, values):
+    """SVG line chart: one line per implementation over categorical parameter values."""
     w, h, left, top, right, bottom = 760, 430, 78, 70, 600, 372
     unit, better, _ = UNITS[kind]
     ticks = nice_ticks(max(v[2] for s in series.values() for v in s.values()))
-    xs = {t: left + (i + 0.5) * (right - left) / len(threads) for i, t in enumerate(threads)}
+    xs = {t: left + (i + 0.5) * (right - left) / len(values) for i, t in enumerate(values)}
     y = lambda v: bottom - v / ticks[-1] * (bottom - top)  # noqa: E731
     body = []
     for t in ticks:
@@ -194,13 +214,13 @@ def line_chart(title, kind, series, threads):
     for t, x in xs.items():
         body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 5}" '
                     'stroke="#999"/>')
-        body.append(text(x, bottom + 20, t, 'text-anchor="middle" fill="#555"'))
-    body.append(text((left + right) / 2, bottom + 44, "Threads",
+        body.append(text(x, bottom + 20, tick(t), 'text-anchor="middle" fill="#555"'))
+    body.append(text((left + right) / 2, bottom + 44, AXES[param],
                      'text-anchor="middle" font-size="13"'))
     body.append(f'<text transform="translate(22 {(top + bottom) / 2}) rotate(-90)" '
                 f'text-anchor="middle" font-size="13">{escape(unit)}</text>')
     for name in sorted(series, key=lambda n: n == SUBJECT):  # the subject on top
-        pts = [(xs[t], series[name].get(t)) for t in threads]
+        pts = [(xs[t], series[name].get(t)) for t in values]
         run = []
         for x, v in pts + [(None, None)]:  # break the line at missing points
             if v is not None:
@@ -251,26 +271,26 @@ def bar_chart(title, subtitle, axis, values, suffix):
     return svg_doc(640, bottom + 60, title, subtitle, body)
 
 
-def group_table(group, title, kind, series, threads, image):
+def group_table(group, title, kind, param, series, values, image):
     """Markdown section for one workload: values, ratio rows, chart link."""
     what = ("Median latency per wake round trip, µs (lower is better). Ratio rows are "
             "*baseline latency / AliasTable latency*, so > 1 means AliasTable is faster."
             if kind == "latency" else
             "Median throughput, M ops/s (higher is better). Ratio rows are "
             "*AliasTable throughput / baseline throughput*, so > 1 means AliasTable is faster.")
-    heads = [plural(t) for t in threads]
+    heads = [heading(param, t) for t in values]
     lines = [f"### {title} (`{group}`)", "", what, "",
              "| Implementation | " + " | ".join(heads) + " |",
-             "|---|" + "---:|" * len(threads)]
+             "|---|" + "---:|" * len(values)]
     value = lambda n, t: series[n][t][0] if series[n].get(t) else None  # noqa: E731
     for name in series:
         label = f"**{name}**" if name == SUBJECT else name
-        lines.append(f"| {label} | " + " | ".join(fmt(value(name, t)) for t in threads) + " |")
+        lines.append(f"| {label} | " + " | ".join(fmt(value(name, t)) for t in values) + " |")
     if SUBJECT in series:
         for base in (n for n in series if n != SUBJECT):
-            pairs = [(value(SUBJECT, t), value(base, t)) for t in threads]
+            pairs = [(value(SUBJECT, t), value(base, t)) for t in values]
             cells = ["—" if a is None or b is None else
-                     f"{b / a if kind == 'latency' else a / b:.2f}×" for a, b in pairs]
+                     ratio(b / a if kind == "latency" else a / b) for a, b in pairs]
             lines.append(f"| *{SUBJECT} / {base}* | " + " | ".join(cells) + " |")
     return "\n".join(lines + ["", f"![{title} chart]({image})", ""])
 
@@ -302,7 +322,7 @@ def build(crit_dir, docs_dir, link_base):
     for extra in sorted(set(results) - set(GROUPS)):
         warn(f"ignoring group {extra!r} (not a known workload)")
     link = lambda name: Path(os.path.relpath(docs_dir / name, link_base)).as_posix()  # noqa: E731
-    for group, (title, kind) in GROUPS.items():
+    for group, (title, kind, param) in GROUPS.items():
         raw = results.get(group, {})
         series = {n: {t: m for t, p in raw[n].items() if (m := metric(kind, p))}
                   for n in impl_order(raw)}
@@ -312,16 +332,17 @@ def build(crit_dir, docs_dir, link_base):
             sections.append(f"_{title} (`{group}`): no results, skipped._\n")
             missing.append(group)
             continue
-        threads = sorted({t for s in series.values() for t in s},  # numerically, then others
-                         key=lambda t: (0, int(t), "") if t.isdigit() else (1, 0, t))
-        if len(threads) > 1:
-            svg = line_chart(title, kind, series, threads)
-        else:  # one thread count (e.g. wake-latency's ping-pong pair): bars read better
+        values = sorted({t for s in series.values() for t in s},  # numerically, then others
+                        key=lambda t: (0, int(t), "") if t.isdigit() else (1, 0, t))
+        if len(values) > 1:
+            svg = line_chart(title, kind, param, series, values)
+        else:  # one value (e.g. wake-latency's ping-pong pair): bars read better
             axis, better, suffix = UNITS[kind]
-            sub = f"Median at {plural(threads[0])}, whiskers = 95% CI; {better}"
-            svg = bar_chart(title, sub, axis, {n: s[threads[0]] for n, s in series.items()}, suffix)
+            sub = f"Median at {heading(param, values[0])}, whiskers = 95% CI; {better}"
+            svg = bar_chart(title, sub, axis, {n: s[values[0]] for n, s in series.items()}, suffix)
         save(docs_dir / f"{group}.svg", svg)
-        sections.append(group_table(group, title, kind, series, threads, link(f"{group}.svg")))
+        sections.append(group_table(group, title, kind, param, series, values,
+                                    link(f"{group}.svg")))
     try:
         memory = json.loads((crit_dir / "memory.json").read_text())
         memory["bytes_per_ref"] = {k: float(v) for k, v in memory["bytes_per_ref"].items()}

@@ -15,6 +15,7 @@ pub(crate) struct Floor {
 
 impl Aliasing for Floor {
     const NAME: &'static str = "Floor";
+    const RESOLVES: bool = false;
 
     fn with_capacity(refs: usize) -> Self {
         Floor {

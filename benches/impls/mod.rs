@@ -24,6 +24,10 @@ pub(crate) const OPEN: u32 = u32::MAX;
 pub(crate) trait Aliasing: Send + Sync {
     /// The name in benchmark ids, charts and tables.
     const NAME: &'static str;
+    /// Whether `resolve` follows a chain to its canonical ref, so that
+    /// workloads can check the answer (`Floor` and `UfRush` answer
+    /// something else by design).
+    const RESOLVES: bool = true;
     /// A table with room for `refs` refs.
     fn with_capacity(refs: usize) -> Self;
     /// A new ref, UNINITIALIZED.

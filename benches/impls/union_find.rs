@@ -18,6 +18,7 @@ pub(crate) struct UfRush {
 
 impl Aliasing for UfRush {
     const NAME: &'static str = "UfRush";
+    const RESOLVES: bool = false;
 
     fn with_capacity(refs: usize) -> Self {
         UfRush {

@@ -1,13 +1,17 @@
-//! The workloads, each generic over the implementation, each at 1, 2, 4 and
-//! 8 threads. Only the contended section is timed: threads are spawned and
+//! The workloads, each generic over the implementation, each throughput
+//! workload at 1, 2, 4 and 8 threads (`chain_build` runs on one, over chain
+//! lengths). Only the contended section is timed: threads are spawned and
 //! tables built first, a `Barrier` releases the threads together, and the
 //! clock stops when the last one finishes (`iter_custom`).
 
+pub(crate) mod chain_build;
+mod chains;
 pub(crate) mod fan_in;
 pub(crate) mod insert;
 pub(crate) mod memory;
 pub(crate) mod mix;
-pub(crate) mod resolve;
+pub(crate) mod resolve_hot;
+pub(crate) mod resolve_large;
 pub(crate) mod wake;
 
 use std::sync::Barrier;

@@ -1,0 +1,51 @@
+//! Completed chains for the read-only workloads (`resolve_hot` and
+//! `resolve_large`), built and warmed before anything is timed.
+
+use crate::impls::Aliasing;
+
+/// A table of completed chains whose heads have each been resolved once.
+pub(crate) struct Chains<I> {
+    /// The table.
+    pub(crate) table: I,
+    /// Each chain's first ref.
+    pub(crate) heads: Vec<u32>,
+    /// Each chain's canonical ref, at its head's position.
+    pub(crate) canonicals: Vec<u32>,
+}
+
+impl<I: Aliasing> Chains<I> {
+    /// Completed chains of `length` alias edges filling `refs` refs (at
+    /// least one chain), every head then resolved once: the first
+    /// resolution may compress the path, which is not what is measured.
+    pub(crate) fn warmed(refs: usize, length: usize) -> Self {
+        let table = I::with_capacity(refs + length + 1);
+        let (mut heads, mut canonicals) = (Vec::new(), Vec::new());
+        while heads.len() * (length + 1) < refs.max(length + 1) {
+            let chain: Vec<u32> = (0..=length).map(|_| table.register()).collect();
+            for pair in chain.windows(2) {
+                table.alias(pair[0], pair[1]);
+            }
+            table.add_canonical(chain[length]);
+            heads.push(chain[0]);
+            canonicals.push(chain[length]);
+        }
+        for &head in &heads {
+            table.resolve(head);
+        }
+        Chains {
+            table,
+            heads,
+            canonicals,
+        }
+    }
+
+    /// Asserts every head's answer, where `resolve` is a real resolver:
+    /// keeps the implementations honest about what they return.
+    pub(crate) fn check(&self) {
+        if I::RESOLVES {
+            for (&head, &canonical) in self.heads.iter().zip(&self.canonicals) {
+                assert_eq!(self.table.resolve(head), canonical);
+            }
+        }
+    }
+}
