@@ -375,6 +375,25 @@ mod tests {
             .is_none());
     }
 
+    /// Regression: segment bases were 16 or 32 bytes off a cache line, so
+    /// every block boundary shared a line between two threads' blocks.
+    #[test]
+    fn every_segment_starts_on_a_cache_line() {
+        let targets = Segments::<crate::target::TargetSlot>::new();
+        let reverse = Segments::<crate::reverse::ReverseSlot>::new();
+        for start in Segments::<crate::target::TargetSlot>::segment_starts(300_000) {
+            targets.grow_to(start).unwrap();
+            reverse.grow_to(start).unwrap();
+            let target: *const _ = targets.get(start).unwrap();
+            let row: *const _ = reverse.get(start).unwrap();
+            assert_eq!(target as usize % 64, 0, "target segment at {start}");
+            assert_eq!(row as usize % 64, 0, "reverse segment at {start}");
+        }
+        // So every 64-index block, and every fourth target row, starts a line.
+        let row: *const _ = targets.get(64 * 7 + 4).unwrap();
+        assert_eq!(row as usize % 64, 0);
+    }
+
     #[test]
     fn slots_keep_their_address_across_growth() {
         let segments = Segments::<crate::reverse::ReverseSlot>::new();

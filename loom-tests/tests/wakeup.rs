@@ -1,7 +1,8 @@
 //! Resolvers racing the call that completes their path.
 //!
 //! A resolver walks to the open end of its path, announces itself in the
-//! edge word (`Open` -> `Open+waited`) and sleeps on it; a completion that
+//! edge (`Open` -> `Open+waited`) and sleeps on the ref's `jump` word,
+//! which the completion makes non-zero before it wakes; a completion that
 //! replaces `Open` (no waiter announced) makes no wake-up call at all. Under
 //! loom the futex really blocks, so a lost wake-up leaves a resolver
 //! blocked forever and loom reports a deadlock. Every model checks the
