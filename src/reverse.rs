@@ -101,7 +101,10 @@ struct LastSplice {
 }
 
 thread_local! {
-    // No `const` block: loom's `thread_local!` does not take one.
+    #[allow(
+        clippy::missing_const_for_thread_local,
+        reason = "loom's `thread_local!` takes no `const` block"
+    )]
     static LAST_SPLICE: Cell<LastSplice> = Cell::new(LastSplice { table: 0, target: 0, node: 0 });
 }
 
