@@ -2,7 +2,7 @@
 //! would otherwise use, in the same run, on the same workloads.
 //!
 //! * Full suite: `cargo bench --bench contention`
-//! * Quick variant (under 3 minutes once built): `HALO_BENCH_QUICK=1 cargo bench --bench contention`
+//! * Quick variant (a few minutes once built): `HALO_BENCH_QUICK=1 cargo bench --bench contention`
 //! * Chain building at chosen sizes only (comma-separated):
 //!   `HALO_CHAIN_BUILD_N=10000 cargo bench --bench contention -- chain-build/`
 //! * Report: `python3 benches/report.py --write BENCHMARKS.md`

@@ -33,6 +33,23 @@ fn assert_gaps_unknown(table: &AliasTable, refs: &BTreeSet<ObjRef>) {
     }
 }
 
+/// What each of `threads` threads registered, `per_thread` refs each, all
+/// running at once.
+fn register_on_threads(table: &AliasTable, threads: usize, per_thread: usize) -> Vec<Vec<ObjRef>> {
+    thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..per_thread)
+                        .map(|_| table.register().unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn one_thread_gets_consecutive_indexes() {
     let table = AliasTable::new();
@@ -46,21 +63,10 @@ fn one_thread_gets_consecutive_indexes() {
 fn threads_get_unique_indexes_and_their_gaps_are_unknown() {
     let table = AliasTable::new();
     let per_thread = 10;
-    let refs: Vec<ObjRef> = thread::scope(|s| {
-        let workers: Vec<_> = (0..4)
-            .map(|_| {
-                s.spawn(|| {
-                    (0..per_thread)
-                        .map(|_| table.register().unwrap())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect::<Vec<ObjRef>>()
-    });
+    let refs: Vec<ObjRef> = register_on_threads(&table, 4, per_thread)
+        .into_iter()
+        .flatten()
+        .collect();
     let unique: BTreeSet<ObjRef> = refs.iter().copied().collect();
     assert_eq!(
         unique.len(),
@@ -159,18 +165,7 @@ fn threads_beyond_the_lanes_share_one_lane_and_strand_nothing_in_it() {
 fn many_threads_at_once_get_unique_increasing_indexes_and_few_gaps() {
     let table = AliasTable::new();
     let per_thread = 300;
-    let runs: Vec<Vec<ObjRef>> = thread::scope(|s| {
-        let workers: Vec<_> = (0..40)
-            .map(|_| {
-                s.spawn(|| {
-                    (0..per_thread)
-                        .map(|_| table.register().unwrap())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    });
+    let runs = register_on_threads(&table, 40, per_thread);
     let unique: BTreeSet<ObjRef> = runs.iter().flatten().copied().collect();
     assert_eq!(
         unique.len(),
