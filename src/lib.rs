@@ -73,8 +73,8 @@
 //! if a resolver announced itself on that ref (a resolver that timed out
 //! leaves its announcement, costing that completion one needless wake).
 //!
-//! `register` takes indexes from a per-thread reservation of 64, so
-//! registering threads share no counter; indexes are unique but, across
+//! `register` takes indexes from the calling thread's own lane of the
+//! table, refilled 64 at a time, so registering threads share no counter; indexes are unique but, across
 //! threads, not dense (see [`AliasTable::register`]). Resolving a
 //! completed path is amortized O(1) whatever its length (path compression
 //! into a per-ref canonical cache, beside the original edges), and so are
@@ -85,10 +85,11 @@
 //!
 //! # Safety and correctness
 //!
-//! Each protocol is written down at the top of its module: the edge word
-//! and its waiter flag (`target`), the insert-only reverse lists
+//! Each protocol is written down at the top of its module: the 16-byte row
+//! with its edge, waiter flag, jump and canonical cache (`target`), walks
+//! and path compression (`walk`), the insert-only reverse lists
 //! (`reverse`), cycle detection across racing calls (`table`), growth
-//! (`segments`), per-thread index reservations (`indexes`). All atomics,
+//! (`segments`), index lanes (`indexes`). All atomics,
 //! thread locals and the futex go through one `sync` module that becomes
 //! loom's under `cfg(loom)`; the models in `loom-tests/`
 //! check the protocols exhaustively under a stated preemption bound, with a

@@ -342,8 +342,10 @@ impl AliasTable {
             Edge::Alias(existing) if existing == target.index() => {
                 if !alias_slot.is_listed() {
                     // The original may be stalled before or in its splice:
-                    // finish it. Unlisted, the ref has nothing spliced
-                    // behind it, so `next` is still the committed successor.
+                    // finish it. `next` is the committed successor unless
+                    // the ref was spliced already and another node went in
+                    // behind it; then the walk from the head meets the ref
+                    // itself first, and stops.
                     let successor = ReverseTable::committed(alias_slot.next());
                     self.reverse
                         .splice(|i| self.slot_at(i), existing, alias.index(), successor);

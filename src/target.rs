@@ -72,11 +72,13 @@
 //!   changes again. Canonical writers swap `jump` and then store `canon`
 //!   (both Release); every other `jump` write is a CAS from the value its writer
 //!   read, so none can land after a canonical store unless its writer read
-//!   the canonical value itself (before `canon` was set). Such a writer
-//!   must not replace it: a hint writer that read `j` first checks that
-//!   ref `j` is not canonical (`walk::advance`). That check cannot miss:
-//!   the canonical writer saw `j` canonical before its Release store of
-//!   `jump`, which the hint writer's Acquire load read.
+//!   the canonical value itself. So a hint writer replaces only a jump
+//!   that names an *alias* (a ref its walk passed through, or one before
+//!   an end it has just re-checked as open, see `walk`): an alias's index
+//!   is never a canonical cache's value, so the CAS cannot succeed against
+//!   one, even if the word held a hint to the same ref earlier. (Checking
+//!   "is the named ref canonical" instead races: a hint to a ref that
+//!   becomes canonical later has the canonical cache's value.)
 //! * A reader that sees `canon != 0` (Acquire, pairing with the writer's
 //!   Release) then reads `jump` and gets the canonical: the one value of
 //!   `jump` from the canonical store on. So a completed alias resolves from
@@ -388,8 +390,8 @@ impl TargetSlot {
     /// Replaces the jump `seen` (read by the caller) by `further`, a ref
     /// further on this ref's path. Loses quietly to any other write.
     ///
-    /// Call through `walk::advance`, which checks that `seen` is not the
-    /// canonical cache being written.
+    /// `seen` must name an alias, or be `None` (see the module's
+    /// invariants): then the CAS can never replace a canonical cache.
     #[inline]
     pub(crate) fn advance_jump(&self, seen: Option<u32>, further: u32) {
         let seen = seen.map_or(0, |index| index + 1);

@@ -60,11 +60,13 @@ pub(crate) enum Follow {
     Edges,
 }
 
-/// A finished walk: its end and the number of links it followed.
+/// A finished walk: its end, the number of links it followed, and the
+/// jump it followed from its start (if its first step was a jump).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Walked {
     pub(crate) end: WalkEnd,
     pub(crate) steps: u32,
+    start_jump: Option<u32>,
 }
 
 /// Walks shorter than this are not compressed toward an open end: the
@@ -90,6 +92,7 @@ pub(crate) fn walk<'t>(
     let mut steps: u32 = 0;
     let mut steps_since_checkpoint: u32 = 0;
     let mut checkpoint_interval: u32 = 1;
+    let mut start_jump = None;
     let end = loop {
         if Some(at) == stop {
             break WalkEnd::Stopped;
@@ -112,10 +115,14 @@ pub(crate) fn walk<'t>(
                     );
                     break WalkEnd::Canonical(canonical);
                 }
-                at = match follow {
-                    Follow::Jumps => slot.jump().unwrap_or(next),
-                    Follow::Edges => next,
+                let jump = match follow {
+                    Follow::Jumps => slot.jump(),
+                    Follow::Edges => None,
                 };
+                if steps == 0 {
+                    start_jump = jump;
+                }
+                at = jump.unwrap_or(next);
             }
         }
         steps = steps.wrapping_add(1);
@@ -134,7 +141,11 @@ pub(crate) fn walk<'t>(
             break WalkEnd::TimedOut(at);
         }
     };
-    Walked { end, steps }
+    Walked {
+        end,
+        steps,
+        start_jump,
+    }
 }
 
 /// Compresses `start`'s path after a walk from it: canonical caches if it
@@ -153,9 +164,11 @@ pub(crate) fn compress<'t>(
             compress_to_open(slot_of, start, end, walked.steps)
         }
         WalkEnd::TimedOut(reached) if reached != start => {
-            // `reached` was reached from `start`: further on its path.
-            let slot = slot_of(start);
-            advance(slot_of, slot, slot.jump(), reached);
+            // `reached` was reached from `start`: further on its path. Replace
+            // only the jump the walk followed (or none): that ref was walked
+            // through, so it is an alias and the value can never be a
+            // canonical cache, whatever happened to the word since.
+            slot_of(start).advance_jump(walked.start_jump, reached);
         }
         _ => {}
     }
@@ -188,21 +201,6 @@ pub(crate) fn compress_to_canonical<'t>(
     }
 }
 
-/// Replaces `slot`'s jump `seen` by `further`, unless `seen` names a
-/// canonical ref: then it may be a canonical cache whose `canon` is not
-/// written yet, which must stay (see `target`).
-fn advance<'t>(
-    slot_of: impl Fn(u32) -> &'t TargetSlot,
-    slot: &TargetSlot,
-    seen: Option<u32>,
-    further: u32,
-) {
-    if seen.is_some_and(|jump| slot_of(jump).edge() == Edge::Canonical) {
-        return;
-    }
-    slot.advance_jump(seen, further);
-}
-
 /// Gives every ref of `start`'s path before open ref `end` a jump to it,
 /// for at most `steps` refs (the length of the walk that found `end`).
 fn compress_to_open<'t>(
@@ -226,13 +224,16 @@ fn compress_to_open<'t>(
             return;
         }
         let jump = slot.jump();
-        if next != end && jump != Some(end) {
-            advance(slot_of, slot, jump, end);
-        }
-        // `at` was before `end`; its successor is too while `end` is open
-        // (module docs).
+        // `at` is before `end`; so is the ref its jump or edge names while
+        // `end` is open (module docs). Checked after reading the jump and
+        // before replacing it: a jump before the open end names an alias,
+        // so the CAS below can only replace a hint, never a canonical
+        // cache holding the same value (the canonical ref lies past `end`).
         if !matches!(end_slot.edge(), Edge::Open { .. }) {
             return;
+        }
+        if next != end && jump != Some(end) {
+            slot.advance_jump(jump, end);
         }
         at = jump.unwrap_or(next);
     }
