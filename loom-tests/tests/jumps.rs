@@ -17,6 +17,16 @@
 //!   commit and give `p` a jump past `a`, to `e`, while `e` is still open.
 //!   At least one alias must return `Err(Cycle)`, and once both edges
 //!   stand every ref answers `Err(Cycle)`. Bound 3.
+//! * `hint_racing_a_canonical_cache`: `s -> x -> w -> y` and `u -> x` set
+//!   first. `try_resolve(s)` (compressing toward `y` through `x`) ||
+//!   `alias(y, c)`, `add_canonical(c)`, `try_resolve(x)` on one thread ||
+//!   `try_resolve(u)` (which may give `x` a hint to `c` while `c` is still
+//!   open). Afterwards every ref resolves to `c`. Bound 2 (bound 3 passes
+//!   too, in about 9 minutes for both orders). Teeth: with the open end
+//!   re-checked after the jump's CAS instead of before it (as first
+//!   written), the first compression's CAS can replace `x`'s canonical
+//!   cache, which holds the same value as the earlier hint, and `resolve(x)`
+//!   returns `y`: the model fails.
 //!
 //! Teeth: without the post-check's SeqCst fence, `cycle_behind_a_jump`
 //! fails (both aliases return `Ok` with the cycle standing). Without the
@@ -108,6 +118,43 @@ fn cycle_behind_a_jump() {
             } else {
                 assert_eq!(table.try_resolve(r), Ok(None));
             }
+        }
+    });
+}
+
+#[test]
+fn hint_racing_a_canonical_cache() {
+    model_in_orders("hint_racing_a_canonical_cache", 2, |order| {
+        let (table, [s, x, w, y, u, c]) = table_with::<6>();
+        for (r, target) in [(s, x), (x, w), (w, y), (u, x)] {
+            table.alias(r, target).unwrap();
+        }
+        let tasks = vec![
+            // Compresses toward `y`, passing `x`.
+            {
+                let table = table.clone();
+                task(move || table.try_resolve(s).map(|_| ()))
+            },
+            // Completes the path and caches the canonical ref in `x`.
+            {
+                let table = table.clone();
+                task(move || {
+                    table.alias(y, c)?;
+                    table.add_canonical(c)?;
+                    assert_eq!(table.try_resolve(x), Ok(Some(c)));
+                    Ok(())
+                })
+            },
+            // Gives `x` a hint to `c` while `c` is still open.
+            {
+                let table = table.clone();
+                task(move || table.try_resolve(u).map(|_| ()))
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        assert_eq!(results, [Ok(()), Ok(()), Ok(())]);
+        for r in [s, x, w, y, u, c] {
+            assert_eq!(table.resolve(r), Ok(c), "resolve({r:?})");
         }
     });
 }
