@@ -395,6 +395,8 @@ impl TargetSlot {
     #[inline]
     pub(crate) fn advance_jump(&self, seen: Option<u32>, further: u32) {
         let seen = seen.map_or(0, |index| index + 1);
+        // AcqRel on success (the impl's rule); Relaxed on failure: the
+        // value found is not used.
         let _ = self
             .jump
             .compare_exchange(seen, further + 1, Ordering::AcqRel, Ordering::Relaxed);
