@@ -1,6 +1,10 @@
 //! Completed chains for the read-only workloads (`resolve_hot` and
 //! `resolve_large`), built and warmed before anything is timed.
 
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Throughput};
+
+use super::{thread_counts, timed_on_threads, Sequence};
 use crate::impls::Aliasing;
 
 /// A table of completed chains whose heads have each been resolved once.
@@ -46,6 +50,49 @@ impl<I: Aliasing> Chains<I> {
             for (&head, &canonical) in self.heads.iter().zip(&self.canonicals) {
                 assert_eq!(self.table.resolve(head), canonical);
             }
+        }
+    }
+
+    /// For each of `threads` threads, `count` heads picked uniformly at
+    /// random with the thread's own seed. Drawn before timing, and heads
+    /// rather than positions in `heads`, so that the only reads timed are
+    /// the table's.
+    pub(crate) fn random_heads(&self, threads: usize, count: usize) -> Vec<Vec<u32>> {
+        (0..threads)
+            .map(|thread| {
+                let mut sequence = Sequence::new(thread as u64);
+                (0..count)
+                    .map(|_| self.heads[sequence.below(self.heads.len())])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// One benchmark per thread count: each thread resolves its own list
+    /// of `probes`. The table is read-only here, so all of a sample's
+    /// iterations run in one timed section: releasing and joining the
+    /// threads is paid once, not per iteration.
+    pub(crate) fn bench_resolves(
+        &self,
+        group: &mut BenchmarkGroup<'_, WallTime>,
+        probes: &[Vec<u32>],
+    ) {
+        for &threads in thread_counts() {
+            let per_thread = probes[0].len();
+            group.throughput(Throughput::Elements((threads * per_thread) as u64));
+            group.bench_function(BenchmarkId::new(I::NAME, threads), |b| {
+                b.iter_custom(|iters| {
+                    timed_on_threads(threads, |thread| {
+                        let mut checksum = 0u64;
+                        for _ in 0..iters {
+                            for &head in &probes[thread] {
+                                checksum += u64::from(self.table.resolve(head));
+                            }
+                        }
+                        std::hint::black_box(checksum);
+                    })
+                })
+            });
         }
     }
 }

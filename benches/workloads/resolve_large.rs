@@ -7,10 +7,10 @@
 //! table that lives in memory.
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId, Throughput};
+use criterion::BenchmarkGroup;
 
 use super::chains::Chains;
-use super::{sized, thread_counts, timed_on_threads, Sequence};
+use super::{sized, thread_counts};
 use crate::impls::Aliasing;
 
 /// Chains of one alias edge, two refs each.
@@ -22,38 +22,9 @@ const CHAINS: usize = 1 << 19;
 const PROBES_PER_THREAD: usize = 1 << 20;
 
 pub(crate) fn run<I: Aliasing>(group: &mut BenchmarkGroup<'_, WallTime>) {
-    let probes_per_thread = sized(PROBES_PER_THREAD, 100);
     let chains = Chains::<I>::warmed(2 * sized(CHAINS, 512), 1);
-    let table = &chains.table;
     let most_threads = thread_counts().iter().copied().max().unwrap_or(1);
-    // Drawn here, so that generating random numbers is not timed; the heads
-    // themselves, not positions in `heads`, so that the only random reads
-    // timed are the table's.
-    let probes: Vec<Vec<u32>> = (0..most_threads)
-        .map(|thread| {
-            let mut sequence = Sequence::new(thread as u64);
-            (0..probes_per_thread)
-                .map(|_| chains.heads[sequence.below(chains.heads.len())])
-                .collect()
-        })
-        .collect();
-    for &threads in thread_counts() {
-        group.throughput(Throughput::Elements((threads * probes_per_thread) as u64));
-        group.bench_function(BenchmarkId::new(I::NAME, threads), |b| {
-            // Read-only, so all of a sample's iterations share one timed
-            // section, as in `resolve_hot`.
-            b.iter_custom(|iters| {
-                timed_on_threads(threads, |thread| {
-                    let mut checksum = 0u64;
-                    for _ in 0..iters {
-                        for &head in &probes[thread] {
-                            checksum += u64::from(table.resolve(head));
-                        }
-                    }
-                    std::hint::black_box(checksum);
-                })
-            })
-        });
-    }
+    let probes = chains.random_heads(most_threads, sized(PROBES_PER_THREAD, 100));
+    chains.bench_resolves(group, &probes);
     chains.check();
 }
