@@ -26,10 +26,12 @@
 //! forever. After a long walk ends at open ref `e`, every ref on the way
 //! gets a jump to `e`. A ref on the way is before `e` only while `e` is
 //! open (afterwards a jump written by someone else may lead past it), so
-//! the compressing walk checks `e` after following each link: a jump that
-//! leads past `e` was written by a walk that saw `e`'s edge set, and
-//! reading that jump (Acquire) makes the edge visible to the check, which
-//! then stops.
+//! the compressing walk checks `e` after reading each ref's jump and before
+//! replacing it: a jump that leads past `e` was written by a walk that saw
+//! `e`'s edge set, and reading that jump (Acquire) makes the edge visible to
+//! the check, which then stops. So every jump it replaces names an alias
+//! before `e`, never a canonical cache of the same value (see `target`). A
+//! timed-out walk replaces only the jump it followed from its start.
 
 use std::time::Instant;
 
