@@ -88,7 +88,7 @@
 //! Each protocol is written down at the top of its module: the 16-byte row
 //! with its edge, waiter flag, jump and canonical cache (`target`), walks
 //! and path compression (`walk`), the insert-only reverse lists
-//! (`reverse`), cycle detection across racing calls (`table`), growth
+//! (`reverse`), cycle detection across racing calls (`table::alias`), growth
 //! (`segments`), index lanes (`indexes`). All atomics,
 //! thread locals and the futex go through one `sync` module that becomes
 //! loom's under `cfg(loom)`; the models in `loom-tests/`

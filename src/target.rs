@@ -235,7 +235,7 @@ unsafe impl bytemuck::Zeroable for TargetSlot {}
 // Acquire and successful writes Release (AcqRel for CAS), pairing each word
 // with itself: whoever reads a value also sees what its writer saw before
 // writing it. On x86 and ARMv8 Acquire loads cost what Relaxed ones do. The
-// cycle check across refs adds its own SeqCst fence in `table`.
+// cycle check across refs adds its own SeqCst fence in `table::alias`.
 impl TargetSlot {
     /// The edge.
     #[inline]

@@ -16,7 +16,7 @@
 //! the walk's function is eventually fixed: Brent finds the cycle.
 //!
 //! A jump can lead past the ref a walk was told to stop at once that ref's
-//! edge is set. Where that matters (the cycle post-check in `table`), a
+//! edge is set. Where that matters (the cycle post-check in `table::alias`), a
 //! cycle found with jumps is confirmed by an edge-only walk.
 //!
 //! # Compression

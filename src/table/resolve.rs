@@ -1,0 +1,198 @@
+//! `resolve`, `resolve_timeout` and `try_resolve`: from a ref to its
+//! canonical ref.
+//!
+//! **Resolvers** walk to the open end of the path and sleep on its `jump`
+//! word after flagging its edge (see `target` for why no wake-up is lost). When it completes they
+//! continue from there. A ref on or leading into a cycle has no open end:
+//! the walk reports the cycle and the resolver returns `Err(Cycle)`, so
+//! nothing sleeps on a cycle.
+
+use std::time::{Duration, Instant};
+
+use super::AliasTable;
+use crate::sync::spin_until;
+use crate::target::{Edge, TargetSlot};
+use crate::walk::{compress, compress_to_canonical, walk, Follow, WalkEnd, Walked};
+use crate::{AliasError, ObjRef};
+
+impl AliasTable {
+    /// `r`'s canonical ref if it is known now; never blocks.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let table = halo_alias::AliasTable::new();
+    /// let (g, f) = (table.register()?, table.register()?);
+    /// table.alias(g, f)?;
+    /// assert_eq!(table.try_resolve(g)?, None);
+    /// table.add_canonical(f)?;
+    /// assert_eq!(table.try_resolve(g)?, Some(f));
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn try_resolve(&self, r: ObjRef) -> Result<Option<ObjRef>, AliasError> {
+        let slot = self.slot(r)?;
+        if let Some(canonical) = Self::resolved_in_one_step(slot, r) {
+            return Ok(Some(canonical));
+        }
+        let walked = self.walk(r.index(), None, Follow::Jumps, None);
+        compress(|i| self.slot_at(i), r.index(), walked);
+        match walked.end {
+            WalkEnd::Canonical(c) => Ok(Some(ObjRef::new(c.index, c.generation))),
+            WalkEnd::Open(_) => Ok(None),
+            WalkEnd::Cycle => Err(AliasError::Cycle(r)),
+            WalkEnd::Stopped | WalkEnd::TimedOut(_) => {
+                unreachable!("walk without a stop or deadline")
+            }
+        }
+    }
+
+    /// `r`'s canonical ref, waiting until the scheduler knows it.
+    ///
+    /// The caller sleeps on a futex while `r`'s path is open and wakes as
+    /// soon as the call that completes it returns, whichever call that is.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle (also if the
+    ///   cycle closes while the caller waits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use halo_alias::AliasTable;
+    ///
+    /// let table = AliasTable::new();
+    /// let (g, f) = (table.register()?, table.register()?);
+    /// std::thread::scope(|s| {
+    ///     let waiter = s.spawn(|| table.resolve(g));
+    ///     table.alias(g, f).unwrap();
+    ///     table.add_canonical(f).unwrap();
+    ///     assert_eq!(waiter.join().unwrap(), Ok(f));
+    /// });
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn resolve(&self, r: ObjRef) -> Result<ObjRef, AliasError> {
+        self.resolve_until(r, None)
+    }
+
+    /// Like [`resolve`](Self::resolve), but gives up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle.
+    /// * [`AliasError::Timeout`]: `r`'s path was still open at the deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use halo_alias::{AliasError, AliasTable};
+    ///
+    /// let table = AliasTable::new();
+    /// let r = table.register()?;
+    /// assert_eq!(table.resolve_timeout(r, Duration::from_millis(1)), Err(AliasError::Timeout(r)));
+    /// # Ok::<(), AliasError>(())
+    /// ```
+    pub fn resolve_timeout(&self, r: ObjRef, timeout: Duration) -> Result<ObjRef, AliasError> {
+        // A deadline past the end of time is no deadline.
+        self.resolve_until(r, Instant::now().checked_add(timeout))
+    }
+
+    #[inline]
+    fn resolve_until(&self, r: ObjRef, deadline: Option<Instant>) -> Result<ObjRef, AliasError> {
+        let slot = self.slot(r)?;
+        match Self::resolved_in_one_step(slot, r) {
+            Some(canonical) => Ok(canonical),
+            None => self.resolve_by_walking(r, deadline),
+        }
+    }
+
+    /// The common case, from `r`'s own row: `r` is canonical or has its
+    /// canonical cached (index and generation both).
+    #[inline]
+    fn resolved_in_one_step(slot: &TargetSlot, r: ObjRef) -> Option<ObjRef> {
+        if let Some(canonical) = slot.cached_canonical() {
+            return Some(ObjRef::new(canonical.index, canonical.generation));
+        }
+        (slot.edge() == Edge::Canonical).then_some(r)
+    }
+
+    /// Walks `r`'s path, sleeping at its open end until the path completes.
+    #[inline(never)]
+    fn resolve_by_walking(
+        &self,
+        r: ObjRef,
+        deadline: Option<Instant>,
+    ) -> Result<ObjRef, AliasError> {
+        let mut from = r.index();
+        loop {
+            let walked = self.walk(from, None, Follow::Jumps, deadline);
+            match walked.end {
+                WalkEnd::Canonical(canonical) => {
+                    compress_to_canonical(|i| self.slot_at(i), r.index(), canonical);
+                    return Ok(ObjRef::new(canonical.index, canonical.generation));
+                }
+                WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
+                WalkEnd::TimedOut(_) => {
+                    compress(|i| self.slot_at(i), from, walked);
+                    return Err(AliasError::Timeout(r));
+                }
+                WalkEnd::Open(open_end) => {
+                    compress(|i| self.slot_at(i), from, walked);
+                    self.wait_for_edge(r, open_end, deadline)?;
+                    // Edges before the open end are final: go on from there.
+                    from = open_end;
+                }
+                WalkEnd::Stopped => unreachable!("walk without a stop"),
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(AliasError::Timeout(r));
+            }
+        }
+    }
+
+    /// `walk` through this table.
+    #[inline]
+    pub(crate) fn walk(
+        &self,
+        start: u32,
+        stop: Option<u32>,
+        follow: Follow,
+        deadline: Option<Instant>,
+    ) -> Walked {
+        walk(|i| self.slot_at(i), start, stop, follow, deadline)
+    }
+
+    /// Sleeps until `open_end`'s edge may have been set (or the deadline).
+    #[cold]
+    fn wait_for_edge(
+        &self,
+        r: ObjRef,
+        open_end: u32,
+        deadline: Option<Instant>,
+    ) -> Result<(), AliasError> {
+        let slot = self.slot_at(open_end);
+        if spin_until(|| !matches!(slot.edge(), Edge::Open { .. })) {
+            return Ok(());
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(AliasError::Timeout(r));
+        }
+        if !slot.announce_waiter() {
+            return Ok(());
+        }
+        let (word, expected) = slot.sleep_word();
+        match deadline {
+            None => self.futex.wait(word, expected),
+            Some(deadline) => self.futex.wait_until(word, expected, deadline),
+        }
+        Ok(())
+    }
+}
