@@ -23,6 +23,13 @@ use crate::ObjRef;
 pub enum AliasError {
     /// The table never handed out this ref (wrong index or generation).
     UnknownRef(ObjRef),
+    /// The ref was released: no call can use it any more (its slot may
+    /// hold a newer ref by now).
+    StaleRef(ObjRef),
+    /// `decref` on a ref with no holders.
+    NotHeld(ObjRef),
+    /// The ref's count of holders (or of holders and aliases) is full.
+    TooManyHolders(ObjRef),
     /// `alias(r, r)`: a ref cannot be its own alias (use `add_canonical`).
     SelfAlias(ObjRef),
     /// `alias` is already aliased to another target, or `add_canonical` was
@@ -47,6 +54,9 @@ impl fmt::Display for AliasError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AliasError::UnknownRef(r) => write!(f, "{r} is not a ref of this table"),
+            AliasError::StaleRef(r) => write!(f, "{r} was released"),
+            AliasError::NotHeld(r) => write!(f, "{r} has no holders to drop"),
+            AliasError::TooManyHolders(r) => write!(f, "{r} has too many holders"),
             AliasError::SelfAlias(r) => write!(f, "{r} cannot alias itself"),
             AliasError::AlreadyAliased { alias, existing } => {
                 write!(f, "{alias} is already an alias of {existing}")

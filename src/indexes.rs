@@ -106,7 +106,8 @@
 //! single claims without a lane (see [`Indexes::take`]), count in the
 //! shared count with `fetch_add`. [`Indexes::registered`] sums them all;
 //! it is exact once the registering calls have returned and
-//! happened-before the read.
+//! happened-before the read. Releases count the same way, in the releasing
+//! thread's lane (claimed for it if it has none) or the shared count.
 //!
 //! # Orderings
 //!
@@ -181,6 +182,8 @@ struct Shared {
     /// Registrations through the shared lane or a single claim without a
     /// lane.
     registered: AtomicUsize,
+    /// Releases by threads without a lane of their own.
+    released: AtomicUsize,
 }
 
 /// One thread's reservation `next..end` and count, on a cache line of
@@ -191,6 +194,7 @@ struct Lane {
     next: AtomicU32,
     end: AtomicU32,
     registered: AtomicUsize,
+    released: AtomicUsize,
 }
 
 /// A value of the claim word: `claimed` in the low half, the shared lane's
@@ -269,6 +273,7 @@ impl Indexes {
             shared: Shared {
                 claims: AtomicU64::new(Claims::new(0, 0).0),
                 registered: AtomicUsize::new(0),
+                released: AtomicUsize::new(0),
             },
             lanes: std::array::from_fn(|_| Lane::default()),
         }
@@ -481,6 +486,35 @@ impl Indexes {
     }
 
     /// Registrations counted so far.
+    /// Counts one released ref, in the calling thread's lane like a
+    /// registration (module docs).
+    pub(crate) fn count_released(&self) {
+        let lane = THREAD
+            .try_with(|thread| self.lane_of(thread))
+            .ok()
+            .and_then(|lane| self.lanes.get(lane as usize));
+        match lane {
+            Some(lane) => {
+                // Relaxed: owner-only, statistics (module docs).
+                let count = lane.released.load(Ordering::Relaxed);
+                lane.released.store(count + 1, Ordering::Relaxed);
+            }
+            // Relaxed: statistics.
+            None => _ = self.shared.released.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// Refs released so far (see [`registered`](Self::registered)).
+    pub(crate) fn released(&self) -> usize {
+        // Relaxed: statistics (module docs).
+        let owned: usize = self
+            .lanes
+            .iter()
+            .map(|lane| lane.released.load(Ordering::Relaxed))
+            .sum();
+        owned + self.shared.released.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn registered(&self) -> usize {
         // Relaxed: statistics (module docs).
         let owned: usize = self

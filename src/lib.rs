@@ -109,7 +109,7 @@ mod walk;
 
 pub use error::AliasError;
 pub use obj_ref::ObjRef;
-pub use table::{AliasTable, AliasTableBuilder};
+pub use table::{AliasTable, AliasTableBuilder, Released};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -1,7 +1,6 @@
 //! The reverse table: for each target, the list of refs that alias it.
 //!
-//! Each ref has a list head, `first`, in its row of the reverse table (4
-//! bytes), and a `next` link in the high half of its target-table link word
+//! Each ref has a list head, `first`, in its row of the reverse table, and a `next` link in the high half of its target-table link word
 //! (see `target`). A ref has at most one target, so it is in at most one
 //! list, and the lists need no memory besides these words: no allocation
 //! per edge.
@@ -69,17 +68,21 @@ use crate::segments::Segments;
 use crate::sync::{thread_local, AtomicU32, Ordering, UniqueIds};
 use crate::target::{Link, TargetSlot};
 
-/// One ref's row of the reverse table: the head of its list of aliases.
+/// One ref's row of the reverse table: the head of its list of aliases,
+/// and the ref's life word (holders, pins and state; see
+/// `table::lifecycle`), which changes when aliases come and go.
 #[derive(Debug, Default)]
 #[repr(C)]
 pub(crate) struct ReverseSlot {
     first: AtomicU32,
+    life: AtomicU32,
 }
 
-crate::segments::slots_per_line!(ReverseSlot, 16);
+crate::segments::slots_per_line!(ReverseSlot, 8);
 
-// SAFETY: one `AtomicU32` (`repr(C)`, no padding); all-zero is a valid
-// `AtomicU32` and the row's initial state (no aliases).
+// SAFETY: two `AtomicU32`s (`repr(C)`, no padding); all-zero is a valid
+// `AtomicU32` and the row's initial state (no aliases; the life word is
+// set by `register` before the ref is published).
 #[cfg(not(loom))]
 unsafe impl bytemuck::Zeroable for ReverseSlot {}
 
@@ -138,14 +141,24 @@ impl ReverseTable {
         &self.slots
     }
 
+    /// The row of a registered ref.
+    #[inline]
+    fn row(&self, index: u32) -> &ReverseSlot {
+        self.slots
+            .get(index)
+            .expect("registered refs have their reverse slot allocated before they are published")
+    }
+
     /// The head of a registered ref.
     #[inline]
     fn head(&self, index: u32) -> &AtomicU32 {
-        &self
-            .slots
-            .get(index)
-            .expect("registered refs have their reverse slot allocated before they are published")
-            .first
+        &self.row(index).first
+    }
+
+    /// The life word of a registered ref (see `table::lifecycle`).
+    #[inline]
+    pub(crate) fn life(&self, index: u32) -> &AtomicU32 {
+        &self.row(index).life
     }
 
     /// Step 1: the successor an alias of `target` committed now gets.
@@ -247,9 +260,11 @@ impl ReverseTable {
         }
     }
 
-    /// Calls `f` with every direct alias of `target`, in list order, and
-    /// the generation it was registered with (read from the row that holds
-    /// its `next` link anyway).
+    /// Calls `f` with every direct alias of `target` that is not released,
+    /// in list order, and the generation it was registered with (read from
+    /// the row that holds its `next` link anyway). A released alias has no
+    /// live alias of its own (they would pin it), so nothing below it is
+    /// skipped that is not released too.
     pub(crate) fn for_each_alias<'t>(
         &self,
         slot_of: impl Fn(u32) -> &'t TargetSlot,
@@ -259,7 +274,9 @@ impl ReverseTable {
         let mut link = decode_first(self.head(target).load(Ordering::Acquire));
         while let Link::Node(index) = link {
             let slot = slot_of(index);
-            f(index, slot.generation().unwrap_or(0));
+            if !slot.is_dead() {
+                f(index, slot.generation().unwrap_or(0));
+            }
             link = slot.next();
         }
     }

@@ -10,16 +10,20 @@
 //! open.
 
 mod alias;
+mod lifecycle;
 mod queries;
 mod resolve;
+
+pub use lifecycle::Released;
 use std::fmt;
 
 use crate::indexes::Indexes;
 use crate::reverse::ReverseTable;
 use crate::segments::Segments;
-use crate::sync::Futex;
-use crate::target::{TargetSlot, GENERATIONS, MAX_INDEX};
+use crate::sync::{Futex, Mutex};
+use crate::target::{Registration, TargetSlot, MAX_INDEX};
 use crate::{AliasError, ObjRef};
+use lifecycle::{HolderSlot, ReleaseHandler, REGISTERED};
 
 /// Lock-free alias tables: which ref aliases which, and which are canonical.
 ///
@@ -45,8 +49,12 @@ use crate::{AliasError, ObjRef};
 pub struct AliasTable {
     targets: Segments<TargetSlot>,
     reverse: ReverseTable,
+    holders: Segments<HolderSlot>,
     indexes: Indexes,
     futex: Futex,
+    /// Taken only to change the life words of refs on cycles (`lifecycle`).
+    rings: Mutex<()>,
+    on_release: Option<ReleaseHandler>,
 }
 
 /// Configures an [`AliasTable`] before it is built.
@@ -58,10 +66,21 @@ pub struct AliasTable {
 /// assert_eq!(table.max_refs(), 1 << 20);
 /// assert!(table.memory_bytes() >= (1 << 16) * AliasTable::BYTES_PER_REF);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AliasTableBuilder {
     capacity: usize,
     max_refs: usize,
+    on_release: Option<ReleaseHandler>,
+}
+
+impl fmt::Debug for AliasTableBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AliasTableBuilder")
+            .field("capacity", &self.capacity)
+            .field("max_refs", &self.max_refs)
+            .field("on_release", &self.on_release.is_some())
+            .finish()
+    }
 }
 
 impl AliasTableBuilder {
@@ -83,6 +102,42 @@ impl AliasTableBuilder {
         self
     }
 
+    /// Calls `handler` once for every ref that dies, on the thread whose
+    /// call released it, after the ref became stale and before that call
+    /// returns (see [`Released`] and the crate's Lifecycle section).
+    ///
+    /// An `Object` report starts only after every `Alias` report of its
+    /// tree has returned. The handler runs with no lock held and may call
+    /// back into the table (to `decref` the refs a freed object contained,
+    /// say). If it panics, the panic reaches the call that released the
+    /// ref, and the refs that this release would have released in turn
+    /// stay alive.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use halo_alias::{AliasTable, Released};
+    ///
+    /// let freed = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&freed);
+    /// let table = AliasTable::builder()
+    ///     .on_release(move |released| {
+    ///         if let Released::Object { .. } = released {
+    ///             counter.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .build();
+    /// let f = table.register()?;
+    /// table.add_canonical(f)?;
+    /// table.decref(f)?;
+    /// assert_eq!(freed.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn on_release(mut self, handler: impl Fn(Released) + Send + Sync + 'static) -> Self {
+        self.on_release = Some(std::sync::Arc::new(handler));
+        self
+    }
+
     /// Builds the table.
     pub fn build(self) -> AliasTable {
         let max_refs =
@@ -90,8 +145,11 @@ impl AliasTableBuilder {
         let table = AliasTable {
             targets: Segments::new(),
             reverse: ReverseTable::new(),
+            holders: Segments::new(),
             indexes: Indexes::new(max_refs),
             futex: Futex::default(),
+            rings: Mutex::new(()),
+            on_release: self.on_release,
         };
         let preallocate = u32::try_from(self.capacity.min(max_refs as usize)).unwrap_or(max_refs);
         // Both tables segment by segment, so that running out of memory
@@ -101,7 +159,8 @@ impl AliasTableBuilder {
             let grown = table
                 .targets
                 .grow_to(start)
-                .and_then(|()| table.reverse.segments().grow_to(start));
+                .and_then(|()| table.reverse.segments().grow_to(start))
+                .and_then(|()| table.holders.grow_to(start));
             if grown.is_err() {
                 break;
             }
@@ -115,6 +174,7 @@ impl Default for AliasTableBuilder {
         AliasTableBuilder {
             capacity: 0,
             max_refs: AliasTable::MAX_REFS,
+            on_release: None,
         }
     }
 }
@@ -124,8 +184,9 @@ impl AliasTable {
     pub const MAX_REFS: usize = MAX_INDEX as usize + 1;
 
     /// Bytes each ref costs across both tables, once its segment exists.
-    pub const BYTES_PER_REF: usize =
-        std::mem::size_of::<TargetSlot>() + std::mem::size_of::<crate::reverse::ReverseSlot>();
+    pub const BYTES_PER_REF: usize = std::mem::size_of::<TargetSlot>()
+        + std::mem::size_of::<crate::reverse::ReverseSlot>()
+        + std::mem::size_of::<HolderSlot>();
 
     /// An empty table that allocates as refs are registered.
     ///
@@ -201,29 +262,43 @@ impl AliasTable {
             .take(|range| {
                 self.targets
                     .grow_range(range.clone())
-                    .and_then(|()| self.reverse.segments().grow_range(range))
+                    .and_then(|()| self.reverse.segments().grow_range(range.clone()))
+                    .and_then(|()| self.holders.grow_range(range))
                     .is_ok()
             })
             .ok_or(AliasError::CapacityExhausted)?;
+        // Relaxed: published with the ref by the Release store of its
+        // generation word, which every call reads (Acquire) first.
+        self.reverse
+            .life(index)
+            .store(REGISTERED, crate::sync::Ordering::Relaxed);
+        self.holder_slot(index).reset(1);
         self.slot_at(index).publish(0);
         Ok(ObjRef::new(index, 0))
     }
 
-    /// How many refs have been registered. Indexes reserved by a thread
-    /// but not yet registered do not count; a `register` still returning
-    /// may or may not.
+    /// How many refs are live: registered and not released. Exact once
+    /// the calls that registered and released them have returned and
+    /// happened-before this call; calls still running may or may not count.
     ///
     /// ```
     /// let table = halo_alias::AliasTable::new();
-    /// table.register()?;
+    /// let r = table.register()?;
     /// assert_eq!(table.len(), 1);
+    /// table.add_canonical(r)?;
+    /// table.decref(r)?;
+    /// assert_eq!(table.len(), 0);
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn len(&self) -> usize {
-        self.indexes.registered()
+        // Released first: a ref released after that read and registered
+        // before the next is counted as live, never the other way round
+        // (so the difference cannot underflow, counts being monotonic).
+        let released = self.indexes.released();
+        self.indexes.registered().saturating_sub(released)
     }
 
-    /// Whether no ref has been registered.
+    /// Whether no ref is live.
     ///
     /// ```
     /// assert!(halo_alias::AliasTable::new().is_empty());
@@ -258,19 +333,21 @@ impl AliasTable {
         std::mem::size_of::<Self>()
             + self.targets.heap_bytes()
             + self.reverse.segments().heap_bytes()
+            + self.holders.heap_bytes()
     }
 
-    /// The slot of a ref handed out by this table, or `UnknownRef`.
+    /// The slot of a live ref handed out by this table, or `UnknownRef`
+    /// or `StaleRef`.
     #[inline]
     fn slot(&self, r: ObjRef) -> Result<&TargetSlot, AliasError> {
         let slot = self
             .targets
             .get(r.index())
             .ok_or(AliasError::UnknownRef(r))?;
-        if slot.generation() == Some(r.generation()) && r.generation() < GENERATIONS {
-            Ok(slot)
-        } else {
-            Err(AliasError::UnknownRef(r))
+        match slot.registration(r.generation()) {
+            Registration::Live => Ok(slot),
+            Registration::Dead => Err(AliasError::StaleRef(r)),
+            Registration::Unknown => Err(AliasError::UnknownRef(r)),
         }
     }
 

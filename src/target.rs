@@ -6,7 +6,7 @@
 //! |--------------|------|------------------------------------------------------------|
 //! | `link`       | 64   | low half: the edge; high half: `next` in the target's list |
 //! | `jump`       | 32   | `0`, or `i + 1`: ref `i` lies further on this ref's path    |
-//! | `generation` | 16   | `0` until registered, then generation + 1; top bit `LISTED` |
+//! | `generation` | 16   | `0` until registered, then generation + 1; flags `LISTED`, `DEAD` |
 //! | `canon`      | 16   | `0`, or `g + 1`: `jump` holds the canonical ref, of generation `g` |
 //!
 //! # The link word
@@ -87,9 +87,18 @@
 //! # The generation word
 //!
 //! `0` until `register` publishes the slot (Release), then generation + 1
-//! in the low 15 bits. The top bit, `LISTED`, is set once the ref is in its
-//! target's reverse list (Release, after the splice), so that a repeated
-//! `alias` knows in O(1) that there is nothing left to help with.
+//! in the low 14 bits and two flags:
+//!
+//! * `LISTED` (bit 15), set once the ref is in its target's reverse list
+//!   (Release, after the splice), so that a repeated `alias` knows in O(1)
+//!   that there is nothing left to help with;
+//! * `DEAD` (bit 14), set by the thread that released the ref (see
+//!   `table::lifecycle`) before it reports the release: from then on every
+//!   call with the ref answers `StaleRef`. Only that thread sets it, once.
+//!
+//! A `register` that publishes the slot is its only writer until the ref's
+//! edge is set; afterwards the flags are set with `fetch_or`, which leaves
+//! the other flag and the generation alone.
 
 use crate::sync::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 
@@ -98,8 +107,8 @@ use crate::sync::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 pub(crate) const MAX_INDEX: u32 = u32::MAX - 3;
 
 /// Generations a slot can have: `0..GENERATIONS`. The generation word
-/// keeps 15 bits for generation + 1.
-pub(crate) const GENERATIONS: u32 = (1 << 15) - 1;
+/// keeps 14 bits for generation + 1.
+pub(crate) const GENERATIONS: u32 = (1 << 14) - 1;
 
 const OPEN: u32 = 0;
 const OPEN_WAITED: u32 = 1;
@@ -111,6 +120,8 @@ const END: u32 = 1;
 const NODE_BASE: u32 = 2;
 
 const LISTED: u16 = 1 << 15;
+const DEAD: u16 = 1 << 14;
+const GENERATION_BITS: u16 = DEAD - 1;
 
 /// A decoded edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -402,10 +413,29 @@ impl TargetSlot {
             .compare_exchange(seen, further + 1, Ordering::AcqRel, Ordering::Relaxed);
     }
 
-    /// The generation this slot was registered with, if it was.
+    /// The generation this slot was registered with, if it was (also
+    /// once the ref is dead).
     #[inline]
     pub(crate) fn generation(&self) -> Option<u32> {
-        u32::from(self.generation.load(Ordering::Acquire) & !LISTED).checked_sub(1)
+        u32::from(self.generation.load(Ordering::Acquire) & GENERATION_BITS).checked_sub(1)
+    }
+
+    /// Whether the slot holds the live ref of generation `generation`, a
+    /// released one of that generation, or neither.
+    #[inline]
+    pub(crate) fn registration(&self, generation: u32) -> Registration {
+        let word = self.generation.load(Ordering::Acquire);
+        match u32::from(word & GENERATION_BITS).checked_sub(1) {
+            Some(current) if current == generation && word & DEAD == 0 => Registration::Live,
+            Some(current) if current >= generation => Registration::Dead,
+            _ => Registration::Unknown,
+        }
+    }
+
+    /// Whether the ref in this slot has been released.
+    #[inline]
+    pub(crate) fn is_dead(&self) -> bool {
+        self.generation.load(Ordering::Acquire) & DEAD != 0
     }
 
     /// Whether the ref is listed in its target's reverse list.
@@ -416,13 +446,29 @@ impl TargetSlot {
 
     /// Records that the ref, registered at `generation`, is listed.
     ///
-    /// A plain store: the only other writer of the word is `register`,
-    /// whose publication happens before any call that can list the ref,
-    /// and every lister stores the same value.
+    /// A plain store, for the `alias` call that set the edge: until that
+    /// call returns, the ref is pending, so nobody can release it, and
+    /// every other lister (a repeat, with [`mark_listed_again`](Self::mark_listed_again))
+    /// stores the same bits.
     #[inline]
     pub(crate) fn mark_listed(&self, generation: u32) {
         self.generation
             .store((generation as u16 + 1) | LISTED, Ordering::Release);
+    }
+
+    /// [`mark_listed`](Self::mark_listed) for a repeated `alias`, which may
+    /// run while the ref is being released: keeps `DEAD`.
+    #[inline]
+    pub(crate) fn mark_listed_again(&self) {
+        self.generation.fetch_or(LISTED, Ordering::Release);
+    }
+
+    /// Marks the ref released. Only the releasing thread calls it, once.
+    #[inline]
+    pub(crate) fn mark_dead(&self) {
+        // Release: pairs with the Acquire of `registration`, so a call that
+        // sees the ref dead also sees what the releaser did before.
+        self.generation.fetch_or(DEAD, Ordering::Release);
     }
 
     /// Publishes the slot as registered at `generation`.
@@ -431,6 +477,17 @@ impl TargetSlot {
         self.generation
             .store(generation as u16 + 1, Ordering::Release);
     }
+}
+
+/// What a slot says about one generation of its ref.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Registration {
+    /// The slot holds that ref, not released.
+    Live,
+    /// That ref was released (or a later generation holds the slot).
+    Dead,
+    /// The slot never held that generation.
+    Unknown,
 }
 
 #[cfg(test)]
@@ -483,14 +540,23 @@ mod tests {
     }
 
     #[test]
-    fn the_listed_bit_leaves_the_generation_alone() {
+    fn the_flags_leave_the_generation_alone() {
         let slot = TargetSlot::default();
         assert_eq!(slot.generation(), None);
-        slot.publish(GENERATIONS - 1);
-        assert!(!slot.is_listed());
-        slot.mark_listed(GENERATIONS - 1);
+        assert_eq!(slot.registration(0), Registration::Unknown);
+        let top = GENERATIONS - 1;
+        slot.publish(top);
+        assert!(!slot.is_listed() && !slot.is_dead());
+        assert_eq!(slot.registration(top), Registration::Live);
+        slot.mark_listed(top);
         assert!(slot.is_listed());
-        assert_eq!(slot.generation(), Some(GENERATIONS - 1));
+        assert_eq!(slot.generation(), Some(top));
+        slot.mark_dead();
+        slot.mark_listed_again();
+        assert!(slot.is_listed() && slot.is_dead());
+        assert_eq!(slot.generation(), Some(top));
+        assert_eq!(slot.registration(top), Registration::Dead);
+        assert_eq!(slot.registration(top - 1), Registration::Dead);
     }
 
     #[test]

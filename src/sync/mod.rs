@@ -1,5 +1,5 @@
-//! The one import point for atomics, fences, thread locals, unique ids,
-//! spin hints and the futex.
+//! The one import point for atomics, fences, the mutex, thread locals,
+//! unique ids, spin hints and the futex.
 //!
 //! Under `cfg(loom)` every item here but `UniqueIds` is loom's model of
 //! it, so the loom models in `loom-tests/` explore the real code paths;
@@ -14,12 +14,16 @@ pub(crate) use loom::sync::atomic::{
     fence, AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 #[cfg(loom)]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
+#[cfg(loom)]
 pub(crate) use loom::thread_local;
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
     fence, AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Mutex, MutexGuard};
 #[cfg(not(loom))]
 pub(crate) use std::thread_local;
 

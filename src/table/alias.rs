@@ -105,6 +105,11 @@ impl AliasTable {
         // Keep later pre-checks through `t` short.
         compress(|i| self.slot_at(i), t, walked);
 
+        // The edge will pin `t` (see `lifecycle`): take the pin before the
+        // edge exists, so that `t` cannot be released in between. Refused
+        // if `t`'s release has begun since it was validated.
+        self.pin(target)?;
+
         // Step 3: commit the edge together with its list successor, then
         // splice it in.
         let successor = self.reverse.successor_for(|i| self.slot_at(i), t);
@@ -112,17 +117,26 @@ impl AliasTable {
         match alias_slot.complete(a, Edge::Alias(t), successor.link, wake) {
             Completion::Done => {}
             Completion::AlreadySet(set) => {
-                return self.alias_already_set(alias, alias_slot, target, set)
+                self.sub_life(t);
+                return self.alias_already_set(alias, alias_slot, target, set);
             }
         }
         self.reverse.splice(|i| self.slot_at(i), t, a, successor);
         alias_slot.mark_listed(alias.generation());
 
         // Step 4: a cycle closed by racing calls.
-        match end {
+        let checked = match end {
             WalkEnd::Open(open_end) => self.check_no_cycle_through(alias, open_end),
             _ => Ok(()),
+        };
+        if checked.is_err() {
+            // This edge closed a cycle: its refs live and die as one.
+            self.close_ring(a);
         }
+        // The edge took effect: `alias` is no longer pending, and if
+        // nobody holds it, it is released now.
+        self.settle(a);
+        checked
     }
 
     /// `alias(alias, target)` found `alias`'s edge already set to `set`.
@@ -145,7 +159,7 @@ impl AliasTable {
                     let successor = ReverseTable::committed(alias_slot.next());
                     self.reverse
                         .splice(|i| self.slot_at(i), existing, alias.index(), successor);
-                    alias_slot.mark_listed(alias.generation());
+                    alias_slot.mark_listed_again();
                 }
                 self.check_no_cycle_through(alias, existing)
             }
@@ -208,7 +222,13 @@ impl AliasTable {
         let slot = self.slot(r)?;
         let wake = |word: &_| self.futex.wake_all(word);
         match slot.complete(r.index(), Edge::Canonical, Link::Unlisted, wake) {
-            Completion::Done | Completion::AlreadySet(Edge::Canonical) => Ok(()),
+            Completion::Done => {
+                // Stored: no longer pending; released now if nobody holds
+                // it and no alias pins it.
+                self.settle(r.index());
+                Ok(())
+            }
+            Completion::AlreadySet(Edge::Canonical) => Ok(()),
             Completion::AlreadySet(Edge::Alias(existing)) => Err(AliasError::AlreadyAliased {
                 alias: r,
                 existing: self.ref_at(existing),

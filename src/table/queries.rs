@@ -189,7 +189,7 @@ impl AliasTable {
         Ok(())
     }
 
-    /// Calls `f` with every published ref and its direct edge.
+    /// Calls `f` with every live ref and its direct edge.
     pub(crate) fn for_each_edge(&self, mut f: impl FnMut(ObjRef, Option<ObjRef>)) {
         for index in 0..self.indexes.claimed() {
             // The claim count is Relaxed, so the slot's segment may not be
@@ -200,6 +200,9 @@ impl AliasTable {
             let Some(generation) = slot.generation() else {
                 continue; // reserved, not registered (yet)
             };
+            if slot.is_dead() {
+                continue; // released
+            }
             let r = ObjRef::new(index, generation);
             let target = match slot.edge() {
                 Edge::Alias(target) => Some(self.ref_at(target)),

@@ -113,6 +113,7 @@ pub(crate) struct RefState {
     pub(crate) is_canonical: Result<bool, AliasError>,
     pub(crate) try_resolve: Result<Option<ObjRef>, AliasError>,
     pub(crate) equivalent: Result<Vec<ObjRef>, AliasError>,
+    pub(crate) holders: Result<u32, AliasError>,
 }
 
 /// The whole table as its public API shows it: `len`, the DOT export and
@@ -133,17 +134,39 @@ pub(crate) fn ref_state(table: &AliasTable, r: ObjRef) -> RefState {
         is_canonical: table.is_canonical(r),
         try_resolve: table.try_resolve(r),
         equivalent: table.equivalent(r),
+        holders: table.holders(r),
     }
 }
 
-/// A snapshot of a table that no other thread is changing.
+/// The refs a single test thread registered in `table`, live or released:
+/// indexes from 0 until the first never handed out, each at its latest
+/// generation.
+pub(crate) fn registered_refs(table: &AliasTable) -> Vec<ObjRef> {
+    let handed_out = |r: ObjRef| !matches!(table.holders(r), Err(AliasError::UnknownRef(_)));
+    let mut refs = Vec::new();
+    for index in 0.. {
+        let first = ObjRef::new(index, 0);
+        if !handed_out(first) {
+            return refs;
+        }
+        let mut latest = first;
+        while handed_out(ObjRef::new(index, latest.generation() + 1)) {
+            latest = ObjRef::new(index, latest.generation() + 1);
+        }
+        refs.push(latest);
+    }
+    refs
+}
+
+/// A snapshot of a table that no other thread is changing (and into
+/// which one thread registered).
 pub(crate) fn snapshot(table: &AliasTable) -> Snapshot {
-    let len = table.len();
     Snapshot {
-        len,
+        len: table.len(),
         dot: table.to_dot(),
-        refs: (0..len)
-            .map(|i| ref_state(table, ObjRef::new(i as u32, 0)))
+        refs: registered_refs(table)
+            .into_iter()
+            .map(|r| ref_state(table, r))
             .collect(),
     }
 }
