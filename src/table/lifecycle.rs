@@ -72,8 +72,9 @@
 //!
 //! * The `alias` call that finds its own edge closes a cycle (the cycle
 //!   protocol in `table::alias`: at least one of the calls that close a
-//!   cycle does) takes the table's ring lock, sets `RING` on every member
-//!   and checks whether the cycle is at rest.
+//!   cycle does) takes the table's ring lock and sets `RING` on every
+//!   member. It is still pending itself; its `settle` comes after the
+//!   marking.
 //! * Every change of a `RING` word is made under the ring lock; a change
 //!   that leaves a member at count 1 and not pending checks the cycle.
 //!   A lock-free CAS that read a word before `RING` was set fails, re-reads
@@ -83,9 +84,10 @@
 //!   change to any member can come in between. The releases are reported
 //!   after the lock is dropped.
 //!
-//! Every change that could bring a cycle to rest either happens before its
-//! member is marked (then the marking call's check sees it) or after (then
-//! it takes the lock and checks itself), so a cycle at rest is released.
+//! The last change that brings a cycle to rest is made after the marking:
+//! the marking call's own `settle` comes after it, and a cycle whose
+//! marking call is pending is not at rest. Made after the marking, that
+//! change takes the lock and checks, so a cycle at rest is released.
 //! The lock is only ever taken for refs on cycles, which are a caller's
 //! error; every other ref's lifecycle is lock-free.
 
@@ -480,19 +482,17 @@ impl AliasTable {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Marks every member of the cycle through `alias` (whose `alias`
-    /// call found that its edge closed it) and releases the cycle if it is
-    /// already at rest.
+    /// Marks every member of the cycle through `alias`, whose `alias` call
+    /// found that its edge closed it. That call is still pending, so the
+    /// cycle cannot be at rest yet: its `settle`, which comes next and
+    /// takes the ring lock, is the first change that can bring it to rest.
     pub(crate) fn close_ring(&self, alias: u32) {
-        let rings = self.lock_rings();
+        let _rings = self.lock_rings();
         for member in self.ring_members(alias) {
             // AcqRel: a lock-free CAS that read the word before fails and
             // re-reads it (module docs).
             self.reverse.life(member).fetch_or(RING, Ordering::AcqRel);
         }
-        let released = self.release_ring_if_at_rest(&rings, alias);
-        drop(rings);
-        self.report_ring(&released);
     }
 
     /// The members of the cycle through `member`, by their final edges,
