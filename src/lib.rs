@@ -33,6 +33,35 @@
 //! assert_eq!(table.equivalent(g).unwrap(), vec![f, h, g]);
 //! ```
 //!
+//! # Lifecycle
+//!
+//! [`register`](AliasTable::register) returns a ref with one holder that
+//! is *pending* until its own `alias` or `add_canonical` takes effect;
+//! [`incref`](AliasTable::incref) and [`decref`](AliasTable::decref) add
+//! and drop holders, and each live alias pins its target. A ref dies when
+//! it has no holders, is not pending and no live alias pins it, and the
+//! handler set with [`on_release`](AliasTableBuilder::on_release) is told
+//! once per dead ref ([`Released::Alias`]) and once per object
+//! ([`Released::Object`]), bottom-up: an object's report starts after every
+//! report of its aliases has returned. A released ref is stale: every call
+//! with it returns [`AliasError::StaleRef`]. Refs on a cycle are released
+//! together, once nothing outside holds them.
+//!
+//! ```
+//! use halo_alias::{AliasTable, Released};
+//!
+//! let table = AliasTable::builder()
+//!     .on_release(|released| println!("{released:?}"))
+//!     .build();
+//! let (g, f) = (table.register()?, table.register()?);
+//! table.alias(g, f)?;
+//! table.add_canonical(f)?;
+//! table.decref(f)?; // g still pins f
+//! table.decref(g)?; // prints the Alias of g, then the Object of f
+//! assert_eq!(table.len(), 0);
+//! # Ok::<(), halo_alias::AliasError>(())
+//! ```
+//!
 //! # Consistency
 //!
 //! * **Order independence.** For a consistent set of calls (each ref given
@@ -67,8 +96,10 @@
 //! # Progress and cost
 //!
 //! `register`, `alias`, `add_canonical`, `try_resolve`, `target`,
-//! `aliases`, `equivalent` and `is_canonical` are lock-free: no locks, and
-//! no call waits for another thread's progress. `resolve` sleeps on a futex
+//! `aliases`, `equivalent`, `is_canonical`, `incref`, `decref` and
+//! `holders` are lock-free: no locks, and no call waits for another
+//! thread's progress (except that the counts of refs on a cycle change
+//! under a per-table lock). `resolve` sleeps on a futex
 //! only while the answer is unknown; a completion makes a wake syscall only
 //! if a resolver announced itself on that ref (a resolver that timed out
 //! leaves its announcement, costing that completion one needless wake).
@@ -79,7 +110,7 @@
 //! completed path is amortized O(1) whatever its length (path compression
 //! into a per-ref canonical cache, beside the original edges), and so are
 //! calls on unfinished paths (jumps toward the open end). Each ref
-//! costs [`AliasTable::BYTES_PER_REF`] (20) bytes across both tables, and
+//! costs [`AliasTable::BYTES_PER_REF`] (26) bytes across the tables, and
 //! no edge allocates. The tables grow in segments that never move (at most
 //! 12.5% headroom), up to [`AliasTable::MAX_REFS`] refs.
 //!
@@ -88,7 +119,8 @@
 //! Each protocol is written down at the top of its module: the 16-byte row
 //! with its edge, waiter flag, jump and canonical cache (`target`), walks
 //! and path compression (`walk`), the insert-only reverse lists
-//! (`reverse`), cycle detection across racing calls (`table::alias`), growth
+//! (`reverse`), cycle detection across racing calls (`table::alias`), the
+//! lifecycle (`table::lifecycle`), growth
 //! (`segments`), index lanes (`indexes`). All atomics,
 //! thread locals and the futex go through one `sync` module that becomes
 //! loom's under `cfg(loom)`; the models in `loom-tests/`
