@@ -1,13 +1,14 @@
 //! Property tests: random forests built by calls in random orders (with
-//! repeats and invalid calls mixed in), checked answer by answer against a
+//! repeats, invalid calls, and `incref` / `decref` that release refs
+//! mixed in), checked answer by answer, and release by release, against a
 //! plain sequential model; and `ObjRef`'s encoding.
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::CONFIGS;
-use halo_alias::{AliasError, AliasTable, ObjRef};
+use halo_alias::{AliasError, AliasTable, AliasTableBuilder, ObjRef, Released};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -28,6 +29,19 @@ enum Plan {
 enum Call {
     Alias(ObjRef, ObjRef),
     Canonical(ObjRef),
+    Incref(ObjRef),
+    Decref(ObjRef),
+}
+
+impl Call {
+    fn apply(self, table: &AliasTable) -> Result<(), AliasError> {
+        match self {
+            Call::Alias(a, t) => table.alias(a, t),
+            Call::Canonical(c) => table.add_canonical(c),
+            Call::Incref(x) => table.incref(x),
+            Call::Decref(x) => table.decref(x),
+        }
+    }
 }
 
 /// A kind of extra call mixed into the intended ones.
@@ -47,6 +61,42 @@ enum Extra {
     Repeat(Index),
     /// A call with a ref the table never handed out.
     Unknown(Index, u32, bool),
+}
+
+/// A lifecycle call mixed into the others.
+#[derive(Clone, Debug)]
+enum Holding {
+    Incref(Index),
+    Decref(Index),
+    /// `incref` or `decref` (if true) of a generation never handed out.
+    Unknown(Index, bool),
+}
+
+fn holding() -> impl Strategy<Value = Holding> {
+    prop_oneof![
+        2 => any::<Index>().prop_map(Holding::Incref),
+        5 => any::<Index>().prop_map(Holding::Decref),
+        1 => (any::<Index>(), any::<bool>()).prop_map(|(r, decref)| Holding::Unknown(r, decref)),
+    ]
+}
+
+/// The lifecycle calls: one per `holdings` entry, and if `let_go`, one
+/// `decref` of every ref (its registering holder), so that whole trees
+/// are often released.
+fn holding_calls(n: usize, holdings: &[Holding], let_go: bool) -> Vec<Call> {
+    let mut calls: Vec<Call> = holdings
+        .iter()
+        .map(|holding| match holding {
+            Holding::Incref(x) => Call::Incref(r(x.index(n))),
+            Holding::Decref(x) => Call::Decref(r(x.index(n))),
+            Holding::Unknown(x, false) => Call::Incref(ObjRef::new(x.index(n) as u32, 1)),
+            Holding::Unknown(x, true) => Call::Decref(ObjRef::new(x.index(n) as u32, 1)),
+        })
+        .collect();
+    if let_go {
+        calls.extend((0..n).map(|i| Call::Decref(r(i))));
+    }
+    calls
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
@@ -160,16 +210,60 @@ fn calls(plans: &[Plan], extras: &[Extra]) -> Vec<Call> {
 }
 
 /// A test case: table configuration, number of refs, calls in order.
+/// A third of the cases have no lifecycle calls (nothing is released).
 fn case() -> impl Strategy<Value = (usize, usize, Vec<Call>)> {
     (
-        0..CONFIGS.len(),
+        0..BUILDERS.len(),
         prop::collection::vec(plan(), 1..=MAX_REFS),
         prop::collection::vec(extra(), 0..MAX_REFS),
+        prop_oneof![
+            1 => Just((Vec::new(), false)),
+            2 => (prop::collection::vec(holding(), 0..2 * MAX_REFS), any::<bool>()),
+        ],
     )
-        .prop_flat_map(|(config, plans, extras)| {
-            let calls = calls(&plans, &extras);
+        .prop_flat_map(|(config, plans, extras, (holdings, let_go))| {
+            let mut calls = calls(&plans, &extras);
+            calls.extend(holding_calls(plans.len(), &holdings, let_go));
             (Just(config), Just(plans.len()), Just(calls).prop_shuffle())
         })
+}
+
+/// A builder for a table that will hold at most `refs` refs.
+type Builder = fn(refs: usize) -> AliasTableBuilder;
+
+/// The table configurations of `common::CONFIGS` (`new()` and `default()`
+/// being both `builder().build()`), as builders, so that each can be
+/// given a release handler.
+const BUILDERS: [(&str, Builder); 5] = [
+    ("AliasTable::builder()", |_| AliasTable::builder()),
+    ("builder().capacity(refs)", |refs| {
+        AliasTable::builder().capacity(refs)
+    }),
+    (
+        "builder().capacity(refs / 3).max_refs(refs + 100)",
+        |refs| {
+            AliasTable::builder()
+                .capacity(refs / 3)
+                .max_refs(refs + 100)
+        },
+    ),
+    ("builder().max_refs(refs)", |refs| {
+        AliasTable::builder().max_refs(refs)
+    }),
+    ("builder().capacity(1 << 16).max_refs(usize::MAX)", |_| {
+        AliasTable::builder().capacity(1 << 16).max_refs(usize::MAX)
+    }),
+];
+
+/// A table in configuration `config`, for `refs` refs, whose releases
+/// are recorded in order.
+fn recording_table(config: usize, refs: usize) -> (AliasTable, Arc<Mutex<Vec<Released>>>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&events);
+    let table = (BUILDERS[config].1)(refs)
+        .on_release(move |released| log.lock().unwrap().push(released))
+        .build();
+    (table, events)
 }
 
 /// Where a ref's path ends in the model.
@@ -179,13 +273,23 @@ enum End {
     Open(usize),
 }
 
-/// The sequential model: a target map and a reverse map.
+/// The sequential model: a target map and a reverse map, and each ref's
+/// holders and whether it was released.
+///
+/// The lifecycle rules, as plainly as they can be put: a ref is *pending*
+/// while its edge is unset (its own `alias` or `add_canonical` has not
+/// taken effect), and *pinned* while a live (unreleased) alias targets
+/// it. It dies once it has no holders and is neither pending nor pinned;
+/// a dying alias may leave its target to die in turn.
 #[derive(Debug)]
 struct Model {
     /// `Some(t)`: an alias of `t`, or canonical if `t` is the ref itself.
     edge: Vec<Option<usize>>,
-    /// Direct aliases of each ref, in the order they were added.
+    /// Direct aliases of each ref, in the order they were added (released
+    /// ones included).
     aliases: Vec<Vec<usize>>,
+    holders: Vec<u32>,
+    released: Vec<bool>,
 }
 
 impl Model {
@@ -193,15 +297,51 @@ impl Model {
         Model {
             edge: vec![None; n],
             aliases: vec![Vec::new(); n],
+            holders: vec![1; n],
+            released: vec![false; n],
         }
     }
 
+    /// `x`'s index if the table handed `x` out and has not released it.
     fn known(&self, x: ObjRef) -> Result<usize, AliasError> {
         let index = x.index() as usize;
-        if x.generation() == 0 && index < self.edge.len() {
-            Ok(index)
-        } else {
+        if x.generation() != 0 || index >= self.edge.len() {
             Err(AliasError::UnknownRef(x))
+        } else if self.released[index] {
+            Err(AliasError::StaleRef(x))
+        } else {
+            Ok(index)
+        }
+    }
+
+    fn pending(&self, i: usize) -> bool {
+        self.edge[i].is_none()
+    }
+
+    fn pinned(&self, i: usize) -> bool {
+        self.aliases[i].iter().any(|&a| !self.released[a])
+    }
+
+    /// Releases `i` if nothing keeps it alive, then its target if that
+    /// alias was the last thing keeping it, and so on up the path;
+    /// appending the reports in order.
+    fn release_dead(&mut self, mut i: usize, events: &mut Vec<Released>) {
+        while !self.released[i] && self.holders[i] == 0 && !self.pending(i) && !self.pinned(i) {
+            self.released[i] = true;
+            match self.edge[i] {
+                Some(t) if t == i => {
+                    events.push(Released::Object { canonical: r(i) });
+                    return;
+                }
+                Some(t) => {
+                    events.push(Released::Alias {
+                        alias: r(i),
+                        target: r(t),
+                    });
+                    i = t;
+                }
+                None => unreachable!("an open ref is pending"),
+            }
         }
     }
 
@@ -230,7 +370,8 @@ impl Model {
         }
     }
 
-    fn apply(&mut self, call: Call) -> Result<(), AliasError> {
+    /// Applies `call`, appending the releases it makes to `events`.
+    fn apply(&mut self, call: Call, events: &mut Vec<Released>) -> Result<(), AliasError> {
         match call {
             Call::Alias(a, t) => {
                 let ai = self.known(a)?;
@@ -249,6 +390,7 @@ impl Model {
                     None => {
                         self.edge[ai] = Some(ti);
                         self.aliases[ti].push(ai);
+                        self.release_dead(ai, events);
                         Ok(())
                     }
                 }
@@ -258,6 +400,7 @@ impl Model {
                 match self.edge[ci] {
                     None => {
                         self.edge[ci] = Some(ci);
+                        self.release_dead(ci, events);
                         Ok(())
                     }
                     Some(e) if e == ci => Ok(()),
@@ -267,18 +410,48 @@ impl Model {
                     }),
                 }
             }
+            Call::Incref(x) => {
+                let i = self.known(x)?;
+                self.holders[i] += 1;
+                Ok(())
+            }
+            Call::Decref(x) => {
+                let i = self.known(x)?;
+                if self.holders[i] == 0 {
+                    return Err(AliasError::NotHeld(x));
+                }
+                self.holders[i] -= 1;
+                self.release_dead(i, events);
+                Ok(())
+            }
         }
     }
 
     /// Checks every query of every ref against the model.
     fn check(&self, table: &AliasTable) -> Result<(), TestCaseError> {
         let n = self.edge.len();
-        prop_assert_eq!(table.len(), n);
+        let live = self.released.iter().filter(|&&released| !released).count();
+        prop_assert_eq!(table.len(), live);
+        prop_assert_eq!(table.is_empty(), live == 0);
         let ends: Vec<End> = (0..n).map(|i| self.end(i)).collect();
         for i in 0..n {
             let x = r(i);
+            if self.released[i] {
+                let stale = AliasError::StaleRef(x);
+                prop_assert_eq!(table.holders(x), Err(stale), "holders({})", x);
+                prop_assert_eq!(table.target(x), Err(stale), "target({})", x);
+                prop_assert_eq!(table.aliases(x), Err(stale), "aliases({})", x);
+                prop_assert_eq!(table.is_canonical(x), Err(stale), "is_canonical({})", x);
+                prop_assert_eq!(table.try_resolve(x), Err(stale), "try_resolve({})", x);
+                prop_assert_eq!(table.resolve(x), Err(stale), "resolve({})", x);
+                prop_assert_eq!(table.resolve_timeout(x, Duration::ZERO), Err(stale));
+                prop_assert_eq!(table.equivalent(x), Err(stale), "equivalent({})", x);
+                continue;
+            }
+            prop_assert_eq!(table.holders(x), Ok(self.holders[i]), "holders({})", x);
             prop_assert_eq!(table.target(x), Ok(self.edge[i].map(r)), "target({})", x);
             let mut aliases = self.aliases[i].clone();
+            aliases.retain(|&a| !self.released[a]);
             aliases.sort_unstable();
             prop_assert_eq!(
                 table.aliases(x),
@@ -308,7 +481,11 @@ impl Model {
                 ),
             }
             let mut equivalent = vec![r(root)];
-            equivalent.extend((0..n).filter(|&j| j != root && ends[j] == ends[i]).map(r));
+            equivalent.extend(
+                (0..n)
+                    .filter(|&j| j != root && !self.released[j] && ends[j] == ends[i])
+                    .map(r),
+            );
             prop_assert_eq!(table.equivalent(x), Ok(equivalent), "equivalent({})", x);
         }
         Ok(())
@@ -316,34 +493,46 @@ impl Model {
 }
 
 fn apply_and_check(config: usize, n: usize, calls: &[Call]) -> Result<(), TestCaseError> {
-    let table = CONFIGS[config].build(n);
+    let (table, events) = recording_table(config, n);
     let refs = common::register_n(&table, n);
     prop_assert_eq!(refs.len(), n);
     let mut model = Model::new(n);
     model.check(&table)?;
     for (step, &call) in calls.iter().enumerate() {
-        let expected = model.apply(call);
-        let actual = match call {
-            Call::Alias(a, t) => table.alias(a, t),
-            Call::Canonical(c) => table.add_canonical(c),
-        };
+        let mut expected_events = Vec::new();
+        let expected = model.apply(call, &mut expected_events);
+        let actual = call.apply(&table);
         prop_assert_eq!(
             actual,
             expected,
-            "call {} of {}: {:?}",
+            "call {} of {}: {:?} ({})",
+            step,
+            calls.len(),
+            call,
+            BUILDERS[config].0
+        );
+        let actual_events = std::mem::take(&mut *events.lock().unwrap());
+        prop_assert_eq!(
+            actual_events,
+            expected_events,
+            "releases by call {} of {}: {:?}",
             step,
             calls.len(),
             call
         );
         model.check(&table)?;
     }
+    // Nor did the last check's queries release anything (an earlier
+    // check's releases would have shown up with the next call's).
+    prop_assert_eq!(events.lock().unwrap().len(), 0);
     Ok(())
 }
 
 proptest! {
     /// Every answer of the table equals the sequential model's, after every
-    /// call, for random forests built in random orders with repeats and
-    /// refused calls mixed in.
+    /// call, for random forests built in random orders with repeats,
+    /// refused calls, and `incref` / `decref` mixed in; and every call
+    /// reports exactly the releases the model makes, in the same order.
     #[test]
     fn table_matches_sequential_model((config, n, calls) in case()) {
         apply_and_check(config, n, &calls)?;
@@ -367,11 +556,7 @@ proptest! {
             let table = AliasTable::new();
             common::register_n(&table, n);
             for &call in order {
-                let result = match call {
-                    Call::Alias(a, t) => table.alias(a, t),
-                    Call::Canonical(c) => table.add_canonical(c),
-                };
-                prop_assert_eq!(result, Ok(()), "{:?}", call);
+                prop_assert_eq!(call.apply(&table), Ok(()), "{:?}", call);
             }
             Ok(common::snapshot(&table))
         };
