@@ -486,14 +486,32 @@ impl Indexes {
     }
 
     /// Registrations counted so far.
+    /// Counts one registration of a reused slot, which did not come
+    /// through [`take`](Self::take).
+    pub(crate) fn count_registered(&self) {
+        match self.own_lane() {
+            Some(lane) => {
+                // Relaxed: owner-only, statistics (module docs).
+                let count = lane.registered.load(Ordering::Relaxed);
+                lane.registered.store(count + 1, Ordering::Relaxed);
+            }
+            // Relaxed: statistics.
+            None => _ = self.shared.registered.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// The calling thread's own lane, if it has (or can claim) one.
+    fn own_lane(&self) -> Option<&Lane> {
+        THREAD
+            .try_with(|thread| self.lane_of(thread))
+            .ok()
+            .and_then(|lane| self.lanes.get(lane as usize))
+    }
+
     /// Counts one released ref, in the calling thread's lane like a
     /// registration (module docs).
     pub(crate) fn count_released(&self) {
-        let lane = THREAD
-            .try_with(|thread| self.lane_of(thread))
-            .ok()
-            .and_then(|lane| self.lanes.get(lane as usize));
-        match lane {
+        match self.own_lane() {
             Some(lane) => {
                 // Relaxed: owner-only, statistics (module docs).
                 let count = lane.released.load(Ordering::Relaxed);

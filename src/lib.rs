@@ -132,6 +132,7 @@ mod dot;
 mod error;
 mod indexes;
 mod obj_ref;
+mod recycle;
 mod reverse;
 mod segments;
 mod sync;

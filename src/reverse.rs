@@ -67,6 +67,7 @@ use std::cell::Cell;
 use crate::segments::Segments;
 use crate::sync::{thread_local, AtomicU32, Ordering, UniqueIds};
 use crate::target::{Link, TargetSlot};
+use crate::ObjRef;
 
 /// One ref's row of the reverse table: the head of its list of aliases,
 /// and the ref's life word (holders, pins and state; see
@@ -95,12 +96,13 @@ fn decode_first(word: u32) -> Link {
     }
 }
 
-/// Where this thread last spliced a node: table id, target, node.
+/// Where this thread last spliced a node: table id, target and node, each
+/// ref with its generation (the slots may hold newer refs by now).
 #[derive(Clone, Copy)]
 struct LastSplice {
     table: u64,
-    target: u32,
-    node: u32,
+    target: ObjRef,
+    node: ObjRef,
 }
 
 thread_local! {
@@ -108,7 +110,11 @@ thread_local! {
         clippy::missing_const_for_thread_local,
         reason = "loom's `thread_local!` takes no `const` block"
     )]
-    static LAST_SPLICE: Cell<LastSplice> = Cell::new(LastSplice { table: 0, target: 0, node: 0 });
+    static LAST_SPLICE: Cell<LastSplice> = Cell::new(LastSplice {
+        table: 0,
+        target: ObjRef::new(0, 0),
+        node: ObjRef::new(0, 0),
+    });
 }
 
 /// Reverse-table ids (never 0), for `LAST_SPLICE`.
@@ -162,21 +168,32 @@ impl ReverseTable {
     }
 
     /// Step 1: the successor an alias of `target` committed now gets.
+    /// `target` must be live and held by the caller.
     #[inline]
     pub(crate) fn successor_for<'t>(
         &self,
         slot_of: impl Fn(u32) -> &'t TargetSlot,
-        target: u32,
+        target: ObjRef,
     ) -> Successor {
         // `try_with`: a call from a thread-local destructor just uses the head.
         let last = LAST_SPLICE.try_with(Cell::get).ok();
         match last {
-            Some(last) if last.table == self.id && last.target == target => Successor {
-                link: slot_of(last.node).next(),
-                after: Some(last.node),
-            },
+            // The same target (its slot not reused since), and the same node,
+            // which therefore is still in the target's list: a node leaves a
+            // list only when the list's owner is released (see `recycle`),
+            // and the caller holds the target.
+            Some(last)
+                if last.table == self.id
+                    && last.target == target
+                    && slot_of(last.node.index()).generation() == Some(last.node.generation()) =>
+            {
+                Successor {
+                    link: slot_of(last.node.index()).next(),
+                    after: Some(last.node.index()),
+                }
+            }
             _ => Successor {
-                link: decode_first(self.head(target).load(Ordering::Acquire)),
+                link: decode_first(self.head(target.index()).load(Ordering::Acquire)),
                 after: None,
             },
         }
@@ -194,11 +211,11 @@ impl ReverseTable {
     pub(crate) fn splice<'t>(
         &self,
         slot_of: impl Fn(u32) -> &'t TargetSlot + Copy,
-        target: u32,
-        alias: u32,
+        target: ObjRef,
+        alias: ObjRef,
         successor: Successor,
     ) {
-        self.splice_from(slot_of, target, alias, successor);
+        self.splice_from(slot_of, target.index(), alias.index(), successor);
         // Remembered only once listed, so it is always a node of the list.
         let _ = LAST_SPLICE.try_with(|last| {
             last.set(LastSplice {
@@ -258,6 +275,31 @@ impl ReverseTable {
                 }
             }
         }
+    }
+
+    /// Calls `f` with every node of `target`'s list, released or not.
+    pub(crate) fn for_each_node<'t>(
+        &self,
+        slot_of: impl Fn(u32) -> &'t TargetSlot,
+        target: u32,
+        mut f: impl FnMut(u32),
+    ) {
+        let mut link = decode_first(self.head(target).load(Ordering::Acquire));
+        while let Link::Node(index) = link {
+            // Read before `f`, which may free the node.
+            link = slot_of(index).next();
+            f(index);
+        }
+    }
+
+    /// Resets the row of a freed slot for its next ref (see `recycle`):
+    /// no aliases, and the life word of a fresh registration.
+    pub(crate) fn reset(&self, index: u32, life: u32) {
+        let row = self.row(index);
+        // Release: a reader that sees a reset value then sees the old ref
+        // dead (see `recycle`).
+        row.first.store(0, Ordering::Release);
+        row.life.store(life, Ordering::Release);
     }
 
     /// Calls `f` with every direct alias of `target` that is not released,

@@ -18,10 +18,11 @@ pub use lifecycle::Released;
 use std::fmt;
 
 use crate::indexes::Indexes;
+use crate::recycle::Recycler;
 use crate::reverse::ReverseTable;
 use crate::segments::Segments;
 use crate::sync::{Futex, Mutex};
-use crate::target::{Registration, TargetSlot, MAX_INDEX};
+use crate::target::{Registration, TargetSlot, GENERATIONS, MAX_INDEX};
 use crate::{AliasError, ObjRef};
 use lifecycle::{HolderSlot, ReleaseHandler, REGISTERED};
 
@@ -55,6 +56,9 @@ pub struct AliasTable {
     /// Taken only to change the life words of refs on cycles (`lifecycle`).
     rings: Mutex<()>,
     on_release: Option<ReleaseHandler>,
+    recycler: Recycler,
+    /// Refs one slot may hold: generations `0..generations`.
+    generations: u32,
 }
 
 /// Configures an [`AliasTable`] before it is built.
@@ -70,6 +74,7 @@ pub struct AliasTable {
 pub struct AliasTableBuilder {
     capacity: usize,
     max_refs: usize,
+    generations: u32,
     on_release: Option<ReleaseHandler>,
 }
 
@@ -78,6 +83,7 @@ impl fmt::Debug for AliasTableBuilder {
         f.debug_struct("AliasTableBuilder")
             .field("capacity", &self.capacity)
             .field("max_refs", &self.max_refs)
+            .field("generations", &self.generations)
             .field("on_release", &self.on_release.is_some())
             .finish()
     }
@@ -99,6 +105,31 @@ impl AliasTableBuilder {
     /// [`AliasTable::MAX_REFS`] (the default) are lowered to it.
     pub fn max_refs(mut self, refs: usize) -> Self {
         self.max_refs = refs;
+        self
+    }
+
+    /// How many refs one slot holds in turn before it is retired: released
+    /// slots are reused with generations `0..generations`, and a slot whose
+    /// last generation is released is never reused, so a generation never
+    /// wraps. The default and the most is [`AliasTable::GENERATIONS`];
+    /// values are clamped to `1..=GENERATIONS`. Lowering it costs memory
+    /// under churn (a retired slot stays allocated) and is mainly for
+    /// testing wrap-around.
+    ///
+    /// ```
+    /// use halo_alias::{AliasError, AliasTable};
+    ///
+    /// // One generation per slot: a released ref's slot is never reused.
+    /// let table = AliasTable::builder().generations(1).build();
+    /// let r = table.register()?;
+    /// table.add_canonical(r)?;
+    /// table.decref(r)?;
+    /// assert_eq!(table.resolve(r), Err(AliasError::StaleRef(r)));
+    /// assert_ne!(table.register()?.index(), r.index());
+    /// # Ok::<(), AliasError>(())
+    /// ```
+    pub fn generations(mut self, generations: u32) -> Self {
+        self.generations = generations.clamp(1, AliasTable::GENERATIONS);
         self
     }
 
@@ -150,6 +181,8 @@ impl AliasTableBuilder {
             futex: Futex::default(),
             rings: Mutex::new(()),
             on_release: self.on_release,
+            recycler: Recycler::new(),
+            generations: self.generations,
         };
         let preallocate = u32::try_from(self.capacity.min(max_refs as usize)).unwrap_or(max_refs);
         // Both tables segment by segment, so that running out of memory
@@ -174,6 +207,7 @@ impl Default for AliasTableBuilder {
         AliasTableBuilder {
             capacity: 0,
             max_refs: AliasTable::MAX_REFS,
+            generations: AliasTable::GENERATIONS,
             on_release: None,
         }
     }
@@ -183,7 +217,11 @@ impl AliasTable {
     /// The most refs any table can hold: `2^32 - 3`.
     pub const MAX_REFS: usize = MAX_INDEX as usize + 1;
 
-    /// Bytes each ref costs across both tables, once its segment exists.
+    /// The most refs one slot holds in turn (generations `0..GENERATIONS`,
+    /// `2^14 - 1`); see [`AliasTableBuilder::generations`].
+    pub const GENERATIONS: u32 = GENERATIONS;
+
+    /// Bytes each ref costs across the tables, once its segment exists.
     pub const BYTES_PER_REF: usize = std::mem::size_of::<TargetSlot>()
         + std::mem::size_of::<crate::reverse::ReverseSlot>()
         + std::mem::size_of::<HolderSlot>();
@@ -257,6 +295,17 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn register(&self) -> Result<ObjRef, AliasError> {
+        if let Some(index) = self.recycler.take() {
+            // A freed slot, past every reader of its old ref (`recycle`).
+            let slot = self.slot_at(index);
+            let generation = slot.generation().expect("freed slots were registered") + 1;
+            slot.reset();
+            self.reverse.reset(index, REGISTERED);
+            self.holder_slot(index).reset(1);
+            slot.publish(generation);
+            self.indexes.count_registered();
+            return Ok(ObjRef::new(index, generation));
+        }
         let index = self
             .indexes
             .take(|range| {

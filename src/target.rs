@@ -367,12 +367,16 @@ impl TargetSlot {
         if canon == 0 {
             return None;
         }
-        // Relaxed: the Acquire load of `canon` above saw a canonical
-        // writer's Release, which came after its store of `jump`; from that
-        // store on `jump` never changes (module invariants).
-        let jump = self.jump.load(Ordering::Relaxed);
+        // The Acquire load of `canon` above saw a canonical writer's
+        // Release, which came after its store of `jump`; from that store on
+        // `jump` never changes (module invariants) until the slot is reset
+        // for reuse. Acquire, not Relaxed, for that case: the caller's
+        // second check of the generation must not be read before it (a
+        // seqlock read, see `recycle`); a reset `jump` of 0 wraps, and the
+        // second check rejects it.
+        let jump = self.jump.load(Ordering::Acquire);
         Some(Cached {
-            index: jump - 1,
+            index: jump.wrapping_sub(1),
             generation: u32::from(canon - 1),
         })
     }
@@ -469,6 +473,18 @@ impl TargetSlot {
         // Release: pairs with the Acquire of `registration`, so a call that
         // sees the ref dead also sees what the releaser did before.
         self.generation.fetch_or(DEAD, Ordering::Release);
+    }
+
+    /// Resets a freed slot's row for its next ref: open, unlisted, no jump
+    /// (see `recycle`). The generation word keeps the old ref's, dead,
+    /// until [`publish`](Self::publish).
+    pub(crate) fn reset(&self) {
+        // Release: a reader that sees a reset value then sees the old ref
+        // dead. Plain stores: nothing else writes a freed row (no walk or
+        // resolver reaches it any more, see `recycle`).
+        self.link.store(0, Ordering::Release);
+        self.jump.store(0, Ordering::Release);
+        self.canon.store(0, Ordering::Release);
     }
 
     /// Publishes the slot as registered at `generation`.

@@ -49,6 +49,13 @@ use crate::target::{Completion, Edge, Link, TargetSlot};
 use crate::walk::{compress, Follow, WalkEnd};
 use crate::{AliasError, ObjRef};
 
+/// Whether `alias_held` committed the edge (so the unit held on the
+/// target is now its pin).
+enum Outcome {
+    Committed(Result<(), AliasError>),
+    NotCommitted(Result<(), AliasError>),
+}
+
 impl AliasTable {
     /// Records that `alias` refers to the same object as `target`.
     ///
@@ -83,45 +90,73 @@ impl AliasTable {
     /// # Ok::<(), AliasError>(())
     /// ```
     pub fn alias(&self, alias: ObjRef, target: ObjRef) -> Result<(), AliasError> {
-        let alias_slot = self.slot(alias)?;
+        self.slot(alias)?;
         self.slot(target)?;
         if alias == target {
             return Err(AliasError::SelfAlias(alias));
         }
+        // Hold both refs for the call (see `lifecycle`): neither is
+        // released, nor its slot reused, under it. The unit held on
+        // `target` becomes the edge's pin if the edge is committed, so that
+        // `target` cannot be released between the commit and the pin.
+        self.hold(alias)?;
+        if let Err(error) = self.hold(target) {
+            self.sub_life(alias.index());
+            return Err(error);
+        }
+        match self.alias_held(alias, target) {
+            Outcome::Committed(result) => {
+                // The edge took effect: `alias` is no longer pending, and
+                // if nobody holds it, it is released now.
+                self.settle_held(alias.index());
+                result
+            }
+            Outcome::NotCommitted(result) => {
+                self.sub_life(target.index());
+                self.sub_life(alias.index());
+                result
+            }
+        }
+    }
+
+    /// The alias protocol (module docs), with both refs held.
+    fn alias_held(&self, alias: ObjRef, target: ObjRef) -> Outcome {
         let (a, t) = (alias.index(), target.index());
+        let alias_slot = self.slot_at(a);
         match alias_slot.edge() {
             Edge::Open { .. } => {}
-            set => return self.alias_already_set(alias, alias_slot, target, set),
+            set => {
+                return Outcome::NotCommitted(
+                    self.alias_already_set(alias, alias_slot, target, set),
+                )
+            }
         }
 
         // Step 2: refuse a cycle that is already visible. `a` is open, so
         // a path that reaches it ends there and no jump can lead past it.
         let walked = self.walk(t, Some(a), Follow::Jumps, None);
         let end = match walked.end {
-            WalkEnd::Stopped => return Err(AliasError::Cycle(alias)),
-            WalkEnd::Cycle => return Err(AliasError::Cycle(target)),
+            WalkEnd::Stopped => return Outcome::NotCommitted(Err(AliasError::Cycle(alias))),
+            WalkEnd::Cycle => return Outcome::NotCommitted(Err(AliasError::Cycle(target))),
             end => end,
         };
         // Keep later pre-checks through `t` short.
         compress(|i| self.slot_at(i), t, walked);
 
-        // The edge will pin `t` (see `lifecycle`): take the pin before the
-        // edge exists, so that `t` cannot be released in between. Refused
-        // if `t`'s release has begun since it was validated.
-        self.pin(target)?;
-
         // Step 3: commit the edge together with its list successor, then
         // splice it in.
-        let successor = self.reverse.successor_for(|i| self.slot_at(i), t);
+        let successor = self.reverse.successor_for(|i| self.slot_at(i), target);
         let wake = |word: &_| self.futex.wake_all(word);
         match alias_slot.complete(a, Edge::Alias(t), successor.link, wake) {
             Completion::Done => {}
             Completion::AlreadySet(set) => {
-                self.sub_life(t);
-                return self.alias_already_set(alias, alias_slot, target, set);
+                return Outcome::NotCommitted(
+                    self.alias_already_set(alias, alias_slot, target, set),
+                )
             }
         }
-        self.reverse.splice(|i| self.slot_at(i), t, a, successor);
+        self.reverse
+            .splice(|i| self.slot_at(i), target, alias, successor);
         alias_slot.mark_listed(alias.generation());
 
         // Step 4: a cycle closed by racing calls.
@@ -133,10 +168,7 @@ impl AliasTable {
             // This edge closed a cycle: its refs live and die as one.
             self.close_ring(a);
         }
-        // The edge took effect: `alias` is no longer pending, and if
-        // nobody holds it, it is released now.
-        self.settle(a);
-        checked
+        Outcome::Committed(checked)
     }
 
     /// `alias(alias, target)` found `alias`'s edge already set to `set`.
@@ -158,7 +190,7 @@ impl AliasTable {
                     // itself first, and stops.
                     let successor = ReverseTable::committed(alias_slot.next());
                     self.reverse
-                        .splice(|i| self.slot_at(i), existing, alias.index(), successor);
+                        .splice(|i| self.slot_at(i), target, alias, successor);
                     alias_slot.mark_listed_again();
                 }
                 self.check_no_cycle_through(alias, existing)
@@ -220,14 +252,18 @@ impl AliasTable {
     /// ```
     pub fn add_canonical(&self, r: ObjRef) -> Result<(), AliasError> {
         let slot = self.slot(r)?;
+        // Held for the call, as in `alias`: the slot is `r`'s throughout.
+        self.hold(r)?;
         let wake = |word: &_| self.futex.wake_all(word);
-        match slot.complete(r.index(), Edge::Canonical, Link::Unlisted, wake) {
-            Completion::Done => {
-                // Stored: no longer pending; released now if nobody holds
-                // it and no alias pins it.
-                self.settle(r.index());
-                Ok(())
-            }
+        let completion = slot.complete(r.index(), Edge::Canonical, Link::Unlisted, wake);
+        if completion == Completion::Done {
+            // Stored: no longer pending; released now if nobody holds it
+            // and no alias pins it.
+            self.settle_held(r.index());
+            return Ok(());
+        }
+        let answer = match completion {
+            Completion::Done => Ok(()),
             Completion::AlreadySet(Edge::Canonical) => Ok(()),
             Completion::AlreadySet(Edge::Alias(existing)) => Err(AliasError::AlreadyAliased {
                 alias: r,
@@ -236,6 +272,8 @@ impl AliasTable {
             Completion::AlreadySet(Edge::Open { .. }) => {
                 unreachable!("completion never leaves an edge open")
             }
-        }
+        };
+        self.sub_life(r.index());
+        answer
     }
 }

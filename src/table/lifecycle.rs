@@ -91,6 +91,7 @@
 //! The lock is only ever taken for refs on cycles, which are a caller's
 //! error; every other ref's lifecycle is lock-free.
 
+use crate::recycle::ReadGuard;
 use crate::sync::{AtomicU16, AtomicU32, MutexGuard, Ordering};
 use crate::target::Edge;
 use crate::{AliasError, AliasTable, ObjRef};
@@ -177,7 +178,10 @@ impl HolderSlot {
 enum Step {
     Add,
     Sub,
-    Settle,
+    /// Settle, and drop the unit the settling call held.
+    SettleHeld,
+    /// Drop two units (a holder's and the one its `decref` held).
+    SubTwo,
 }
 
 /// Why an add was refused.
@@ -218,9 +222,13 @@ fn change(word: &AtomicU32, step: Step, locked: bool) -> Option<Result<Changed, 
                 debug_assert!(current & COUNT != 0 && current & RELEASED == 0);
                 current - 1
             }
-            Step::Settle => {
-                debug_assert!(current & PENDING != 0 && current & RELEASED == 0);
-                current & !PENDING
+            Step::SubTwo => {
+                debug_assert!(current & COUNT >= 2 && current & RELEASED == 0);
+                current - 2
+            }
+            Step::SettleHeld => {
+                debug_assert!(current & PENDING != 0 && current & COUNT != 0);
+                (current & !PENDING) - 1
             }
         };
         let at_rest = next & (COUNT | PENDING);
@@ -268,14 +276,10 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn incref(&self, r: ObjRef) -> Result<(), AliasError> {
-        self.slot(r)?;
+        self.hold(r)?;
         let index = r.index();
-        self.change_life(index, Step::Add)
-            .map_err(|refused| match refused {
-                Refused::Released => AliasError::StaleRef(r),
-                Refused::Full => AliasError::TooManyHolders(r),
-            })?;
-        // AcqRel: see the module docs (holders <= count).
+        // The unit just held is the new holder's. AcqRel: see the module
+        // docs (holders <= count).
         let added = self.holder_slot(index).0.fetch_update(
             Ordering::AcqRel,
             Ordering::Acquire,
@@ -314,7 +318,9 @@ impl AliasTable {
     /// # Ok::<(), AliasError>(())
     /// ```
     pub fn decref(&self, r: ObjRef) -> Result<(), AliasError> {
-        self.slot(r)?;
+        // Held for the call, so that the holder count below is `r`'s (its
+        // slot cannot be reused while a unit is held).
+        self.hold(r)?;
         let index = r.index();
         // AcqRel: see the module docs (holders <= count).
         let dropped = self.holder_slot(index).0.fetch_update(
@@ -323,15 +329,11 @@ impl AliasTable {
             |holders| holders.checked_sub(1),
         );
         if dropped.is_err() {
-            // A ref released since the check above has no holders either.
-            let life = self.reverse.life(index).load(Ordering::Acquire);
-            return Err(if life & RELEASED != 0 {
-                AliasError::StaleRef(r)
-            } else {
-                AliasError::NotHeld(r)
-            });
+            self.sub_life(index);
+            return Err(AliasError::NotHeld(r));
         }
-        self.sub_life(index);
+        // The holder's unit and the one held: two units, one CAS.
+        let _ = self.change_life(index, Step::SubTwo);
         Ok(())
     }
 
@@ -356,19 +358,42 @@ impl AliasTable {
     /// ```
     pub fn holders(&self, r: ObjRef) -> Result<u32, AliasError> {
         self.slot(r)?;
-        // Acquire: pairs with the holder RMWs, like every other read.
-        Ok(u32::from(
-            self.holder_slot(r.index()).0.load(Ordering::Acquire),
-        ))
+        // Acquire: pairs with the holder RMWs, and keeps the check below
+        // after the read (a seqlock read, see `recycle`).
+        let holders = self.holder_slot(r.index()).0.load(Ordering::Acquire);
+        self.slot(r)?;
+        Ok(u32::from(holders))
     }
 
-    /// Pins `target` for an `alias` call about to commit an edge to it.
-    pub(crate) fn pin(&self, target: ObjRef) -> Result<(), AliasError> {
-        self.change_life(target.index(), Step::Add)
+    /// Holds a unit of live ref `r` for the length of a call (`alias`,
+    /// `add_canonical`, `incref`): while it is held, `r` is not released and
+    /// its slot not reused. The unit is added first and `r` checked again
+    /// after: a unit that landed on a newer ref in the same slot is given
+    /// back (that ref could not be released in between, since the unit
+    /// kept it alive, so the unit goes back to the ref it was added to).
+    pub(crate) fn hold(&self, r: ObjRef) -> Result<(), AliasError> {
+        // Checked before too: the life word of a slot never registered is
+        // not a ref's, and `register` writes it with a plain store.
+        self.slot(r)?;
+        self.change_life(r.index(), Step::Add)
             .map_err(|refused| match refused {
-                Refused::Released => AliasError::StaleRef(target),
-                Refused::Full => AliasError::TooManyHolders(target),
-            })
+                Refused::Released => AliasError::StaleRef(r),
+                Refused::Full => AliasError::TooManyHolders(r),
+            })?;
+        if let Err(error) = self.slot(r) {
+            self.sub_life(r.index());
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Adds a unit to live ref `index`, known not to be released (an open
+    /// ref: pending). Returns whether it was added: not if the count is
+    /// full.
+    pub(crate) fn add_life(&self, index: u32) -> bool {
+        let added = self.change_life(index, Step::Add);
+        debug_assert_ne!(added, Err(Refused::Released), "an open ref is pending");
+        added.is_ok()
     }
 
     /// Drops one unit of `index`'s count (a holder's, already taken off
@@ -377,10 +402,11 @@ impl AliasTable {
         let _ = self.change_life(index, Step::Sub);
     }
 
-    /// Clears `index`'s `PENDING`: its own `alias` or `add_canonical` took
-    /// effect. Releases it if nothing else keeps it alive.
-    pub(crate) fn settle(&self, index: u32) {
-        let _ = self.change_life(index, Step::Settle);
+    /// Clears `index`'s `PENDING` (its own `alias` or `add_canonical` took
+    /// effect) and drops the unit that call held, in one CAS. Releases the
+    /// ref if nothing else keeps it alive.
+    pub(crate) fn settle_held(&self, index: u32) {
+        let _ = self.change_life(index, Step::SettleHeld);
     }
 
     /// Applies `step` to `index`'s life word (under the ring lock if it is
@@ -416,6 +442,9 @@ impl AliasTable {
                     self.report(Released::Object {
                         canonical: released,
                     });
+                    let guard = self.recycler.pin();
+                    self.free_aliases_of(&guard, index);
+                    self.free_slot(&guard, index);
                     return;
                 }
                 Edge::Alias(target) => {
@@ -423,6 +452,11 @@ impl AliasTable {
                         alias: released,
                         target: self.ref_at(target),
                     });
+                    // Its own aliases are released; it stays in its
+                    // target's list until the target is released. (The
+                    // guard is taken only here, not across the handler:
+                    // a slow handler must not hold up reuse everywhere.)
+                    self.free_aliases_of(&self.recycler.pin(), index);
                     // The pin goes only now: the target outlives the report.
                     match change(self.reverse.life(target), Step::Sub, false) {
                         Some(Ok(Changed::Released)) => index = target,
@@ -440,6 +474,29 @@ impl AliasTable {
         }
     }
 
+    /// Frees every node of released ref `index`'s list: all released (a
+    /// live alias would have pinned it), and reachable through nothing else.
+    fn free_aliases_of(&self, guard: &ReadGuard<'_>, index: u32) {
+        self.reverse.for_each_node(
+            |i| self.slot_at(i),
+            index,
+            |alias| self.free_slot(guard, alias),
+        );
+    }
+
+    /// Frees the slot of a released ref that nothing leads to any more:
+    /// reusable with the next generation, or retired if that would pass the
+    /// table's limit.
+    fn free_slot(&self, guard: &ReadGuard<'_>, index: u32) {
+        let generation = self
+            .slot_at(index)
+            .generation()
+            .expect("released refs were registered");
+        if generation + 1 < self.generations {
+            self.recycler.free(guard, index);
+        }
+    }
+
     /// Marks the row of a ref that was just released `DEAD` and counts it.
     fn mark_released(&self, index: u32) -> ObjRef {
         let released = self.ref_at(index);
@@ -454,8 +511,13 @@ impl AliasTable {
         }
     }
 
-    /// Reports the members of a cycle released together.
+    /// Reports the members of a cycle released together, and frees them
+    /// and what hangs below them: every member is a node of another
+    /// member's list.
     fn report_ring(&self, members: &[u32]) {
+        if members.is_empty() {
+            return;
+        }
         let released: Vec<(ObjRef, ObjRef)> = members
             .iter()
             .map(|&member| {
@@ -471,6 +533,10 @@ impl AliasTable {
         }
         for (alias, target) in released {
             self.report(Released::Alias { alias, target });
+        }
+        let guard = self.recycler.pin();
+        for &member in members {
+            self.free_aliases_of(&guard, member);
         }
     }
 

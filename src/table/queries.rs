@@ -22,7 +22,11 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn is_canonical(&self, r: ObjRef) -> Result<bool, AliasError> {
-        Ok(self.slot(r)?.edge() == Edge::Canonical)
+        let canonical = self.slot(r)?.edge() == Edge::Canonical;
+        // Checked again: the edge read was `r`'s if `r` is still live (a
+        // seqlock read, see `recycle`).
+        self.slot(r)?;
+        Ok(canonical)
     }
 
     /// `r`'s direct edge: its target, itself if canonical, `None` if unknown.
@@ -42,6 +46,9 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn target(&self, r: ObjRef) -> Result<Option<ObjRef>, AliasError> {
+        // Checked under the guard: `r`'s slot and its target's (which `r`
+        // pins while live) are not reused before it drops (see `recycle`).
+        let _guard = self.recycler.pin();
         Ok(match self.slot(r)?.edge() {
             Edge::Alias(target) => Some(self.ref_at(target)),
             Edge::Canonical => Some(r),
@@ -66,6 +73,9 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn aliases(&self, r: ObjRef) -> Result<Vec<ObjRef>, AliasError> {
+        // The guard keeps every node of the list from being reused while
+        // the list is read (see `recycle`).
+        let _guard = self.recycler.pin();
         self.slot(r)?;
         let mut aliases = Vec::new();
         self.reverse.for_each_alias(
@@ -107,6 +117,9 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn equivalent(&self, r: ObjRef) -> Result<Vec<ObjRef>, AliasError> {
+        // The guard keeps every slot the search reads from being reused
+        // under it (see `recycle`).
+        let _guard = self.recycler.pin();
         self.slot(r)?;
         let walked = self.walk(r.index(), None, Follow::Jumps, None);
         let root = match walked.end {
@@ -192,6 +205,9 @@ impl AliasTable {
     /// Calls `f` with every live ref and its direct edge.
     pub(crate) fn for_each_edge(&self, mut f: impl FnMut(ObjRef, Option<ObjRef>)) {
         for index in 0..self.indexes.claimed() {
+            // One guard per ref, so that a long export holds up no reuse:
+            // a live ref's target is live and not reused under it.
+            let _guard = self.recycler.pin();
             // The claim count is Relaxed, so the slot's segment may not be
             // visible yet; such an index is not registered yet.
             let Some(slot) = self.targets.get(index) else {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::AliasTable;
 use crate::sync::spin_until;
-use crate::target::{Edge, TargetSlot};
+use crate::target::{Edge, Registration, TargetSlot};
 use crate::walk::{compress, compress_to_canonical, walk, Follow, WalkEnd, Walked};
 use crate::{AliasError, ObjRef};
 
@@ -37,8 +37,13 @@ impl AliasTable {
     pub fn try_resolve(&self, r: ObjRef) -> Result<Option<ObjRef>, AliasError> {
         let slot = self.slot(r)?;
         if let Some(canonical) = Self::resolved_in_one_step(slot, r) {
+            Self::still_live(slot, r)?;
             return Ok(Some(canonical));
         }
+        // Checked under the guard: `r`'s slot, and its path while `r` is
+        // live, are not reused before the guard drops (see `recycle`).
+        let _guard = self.recycler.pin();
+        self.slot(r)?;
         let walked = self.walk(r.index(), None, Follow::Jumps, None);
         compress(|i| self.slot_at(i), r.index(), walked);
         match walked.end {
@@ -109,8 +114,21 @@ impl AliasTable {
     fn resolve_until(&self, r: ObjRef, deadline: Option<Instant>) -> Result<ObjRef, AliasError> {
         let slot = self.slot(r)?;
         match Self::resolved_in_one_step(slot, r) {
-            Some(canonical) => Ok(canonical),
+            Some(canonical) => {
+                Self::still_live(slot, r)?;
+                Ok(canonical)
+            }
             None => self.resolve_by_walking(r, deadline),
+        }
+    }
+
+    /// The second check of a seqlock read of `r`'s row (see `recycle`):
+    /// what was read is `r`'s if `r` is still live now.
+    #[inline]
+    fn still_live(slot: &TargetSlot, r: ObjRef) -> Result<(), AliasError> {
+        match slot.registration(r.generation()) {
+            Registration::Live => Ok(()),
+            _ => Err(AliasError::StaleRef(r)),
         }
     }
 
@@ -132,30 +150,60 @@ impl AliasTable {
         deadline: Option<Instant>,
     ) -> Result<ObjRef, AliasError> {
         let mut from = r.index();
-        loop {
+        // The open end this resolver slept on, which it holds a unit of:
+        // no guard can be held while sleeping, and the unit keeps the futex
+        // word from being reset for a newer ref (see `recycle`).
+        let mut held: Option<u32> = None;
+        let result = loop {
+            // Checked under the guard: `r`'s slot, and its path while `r`
+            // is live, are not reused before the guard drops.
+            let guard = self.recycler.pin();
+            if let Err(error) = self.slot(r) {
+                break Err(error);
+            }
+            if let Some(open_end) = held.take() {
+                // `r` is live, so the path through `from` is too.
+                self.sub_life(open_end);
+            }
             let walked = self.walk(from, None, Follow::Jumps, deadline);
             match walked.end {
                 WalkEnd::Canonical(canonical) => {
                     compress_to_canonical(|i| self.slot_at(i), r.index(), canonical);
-                    return Ok(ObjRef::new(canonical.index, canonical.generation));
+                    break Ok(ObjRef::new(canonical.index, canonical.generation));
                 }
-                WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
+                WalkEnd::Cycle => break Err(AliasError::Cycle(r)),
                 WalkEnd::TimedOut(_) => {
                     compress(|i| self.slot_at(i), from, walked);
-                    return Err(AliasError::Timeout(r));
+                    break Err(AliasError::Timeout(r));
                 }
                 WalkEnd::Open(open_end) => {
                     compress(|i| self.slot_at(i), from, walked);
-                    self.wait_for_edge(r, open_end, deadline)?;
+                    // An open ref is pending, so live: the unit is taken
+                    // unless its count is full, and then this resolver
+                    // yields instead of sleeping.
+                    if self.add_life(open_end) {
+                        held = Some(open_end);
+                        drop(guard);
+                        if let Err(error) = self.wait_for_edge(r, open_end, deadline) {
+                            break Err(error);
+                        }
+                    } else {
+                        drop(guard);
+                        std::thread::yield_now();
+                    }
                     // Edges before the open end are final: go on from there.
                     from = open_end;
                 }
                 WalkEnd::Stopped => unreachable!("walk without a stop"),
             }
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                return Err(AliasError::Timeout(r));
+                break Err(AliasError::Timeout(r));
             }
+        };
+        if let Some(open_end) = held {
+            self.sub_life(open_end);
         }
+        result
     }
 
     /// `walk` through this table.

@@ -1,0 +1,107 @@
+//! Slot reuse (`recycle`): a stale ref's reader racing the release of its
+//! ref and the reuse of its slot gets the old answer or `StaleRef`, never
+//! the new ref's. Under loom the epoch is a stand-in that counts readers
+//! (see `recycle`), and batches hold one slot, so a slot can be reused
+//! within the model.
+//!
+//! * `stale_resolve_racing_reuse`: `x -> y`, `y` canonical and cached in
+//!   `x`'s row; one thread resolves `x` (the unguarded fast path: a seqlock
+//!   read of `x`'s row) while another releases both, registers two refs
+//!   (taking the slots if they are free by then) and builds and resolves
+//!   the same shape in them.
+//! * `stale_walk_racing_reuse`: `g -> f`, `g` not resolved yet, so
+//!   `try_resolve(g)` walks under a guard; the other thread releases both,
+//!   registers two refs (reusing their slots if free) and builds
+//!   `new_g -> new_f` with `new_f` canonical.
+
+#![cfg(loom)]
+
+use halo_alias::{AliasError, AliasTable, ObjRef};
+use loom::sync::Arc;
+use loom_tests::{join_all, model_in_orders, spawn_all, table_with, task};
+
+/// Registers a ref and reports whether it took one of `slots`.
+fn register_noting_reuse(table: &AliasTable, slots: &[ObjRef]) -> ObjRef {
+    let fresh = table.register().unwrap();
+    if let Some(old) = slots.iter().find(|old| old.index() == fresh.index()) {
+        assert_eq!(
+            fresh.generation(),
+            old.generation() + 1,
+            "{fresh} reuses {old}"
+        );
+    }
+    fresh
+}
+
+#[test]
+fn stale_resolve_racing_reuse() {
+    model_in_orders("stale_resolve_racing_reuse", 3, |order| {
+        let (table, [x, y]) = table_with::<2>();
+        table.alias(x, y).unwrap();
+        table.add_canonical(y).unwrap();
+        // Cache y in x's row: the resolver below reads it unguarded.
+        assert_eq!(table.resolve(x), Ok(y));
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || Some(table.resolve(x)))
+            },
+            {
+                let table: Arc<AliasTable> = table.clone();
+                task(move || {
+                    table.decref(y).unwrap();
+                    table.decref(x).unwrap();
+                    // The same shape again in the reused slots, cached too.
+                    let new_x = register_noting_reuse(&table, &[x, y]);
+                    let new_y = register_noting_reuse(&table, &[x, y]);
+                    table.alias(new_x, new_y).unwrap();
+                    table.add_canonical(new_y).unwrap();
+                    assert_eq!(table.resolve(new_x), Ok(new_y));
+                    assert_eq!(table.resolve(new_y), Ok(new_y));
+                    None
+                })
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        let answer = results[0].expect("the resolver's answer");
+        assert!(
+            answer == Ok(y) || answer == Err(AliasError::StaleRef(x)),
+            "{answer:?}"
+        );
+        assert_eq!(table.resolve(x), Err(AliasError::StaleRef(x)));
+    });
+}
+
+#[test]
+fn stale_walk_racing_reuse() {
+    model_in_orders("stale_walk_racing_reuse", 2, |order| {
+        let (table, [g, f]) = table_with::<2>();
+        table.alias(g, f).unwrap();
+        table.add_canonical(f).unwrap();
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || Some(table.try_resolve(g)))
+            },
+            {
+                let table: Arc<AliasTable> = table.clone();
+                task(move || {
+                    table.decref(f).unwrap();
+                    table.decref(g).unwrap();
+                    let new_g = register_noting_reuse(&table, &[g, f]);
+                    let new_f = register_noting_reuse(&table, &[g, f]);
+                    table.alias(new_g, new_f).unwrap();
+                    table.add_canonical(new_f).unwrap();
+                    None
+                })
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        let answer = results[0].expect("the walker's answer");
+        assert!(
+            answer == Ok(Some(f)) || answer == Err(AliasError::StaleRef(g)),
+            "{answer:?}"
+        );
+        assert_eq!(table.len(), 2);
+    });
+}
