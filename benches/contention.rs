@@ -19,7 +19,10 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode};
 
 use impls::{DashMapTables, Floor, Halo, RwLockTables, TwoMutex, UfRush};
-use workloads::{chain_build, fan_in, insert, memory, mix, resolve_hot, resolve_large, wake};
+use workloads::churn::{HaloChurn, SeedRule};
+use workloads::{
+    chain_build, churn, fan_in, insert, memory, mix, resolve_hot, resolve_large, wake,
+};
 
 fn config() -> Criterion {
     let quick = std::env::var_os("HALO_BENCH_QUICK").is_some();
@@ -82,6 +85,10 @@ fn scheduler_mix(c: &mut Criterion) {
     group!(c, "scheduler-mix".into(), mix; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
 
+fn churn(c: &mut Criterion) {
+    group!(c, "churn".into(), churn; HaloChurn, SeedRule);
+}
+
 fn wake_latency(c: &mut Criterion) {
     group!(c, "wake-latency".into(), wake; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
@@ -89,7 +96,7 @@ fn wake_latency(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = config();
-    targets = insert, resolve_hot, resolve_large, chain_build, fan_in, scheduler_mix, wake_latency
+    targets = insert, resolve_hot, resolve_large, chain_build, fan_in, scheduler_mix, churn, wake_latency
 }
 
 fn main() {

@@ -6,6 +6,7 @@
 
 pub(crate) mod chain_build;
 mod chains;
+pub(crate) mod churn;
 pub(crate) mod fan_in;
 pub(crate) mod insert;
 pub(crate) mod memory;
