@@ -71,9 +71,11 @@
 //!   or `add_canonical(a)`) exactly one takes effect; every other returns
 //!   an error (none takes effect only if each of them would close a cycle).
 //! * **Idempotence.** Repeating a call that took effect returns `Ok` and
-//!   changes nothing; the one exception is an `alias` whose edge lies on a
-//!   cycle that racing calls closed: its repeats return `Err(Cycle)`, so
-//!   that a retrying scheduler learns of the cycle.
+//!   changes nothing; the exceptions are an `alias` whose edge lies on a
+//!   cycle that racing calls closed (its repeats return `Err(Cycle)`, so
+//!   that a retrying scheduler learns of the cycle), and a call whose ref
+//!   has been released since (`Err(StaleRef)`: the release may have been
+//!   that call's own doing, if nobody held the ref).
 //! * **Errors change nothing.** Every error leaves both tables as they
 //!   were, with one exception: when racing `alias` calls close a cycle
 //!   *together*, each has already taken effect by the time the cycle exists.

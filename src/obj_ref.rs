@@ -5,9 +5,10 @@ use std::fmt;
 /// A reference to an object that may not exist yet.
 ///
 /// An `ObjRef` is 64 bits: the low 32 are the index of its slot in an
-/// [`AliasTable`](crate::AliasTable), the high 32 its generation. Every ref
-/// is generation 0 today; the field is part of the wire format so that slots
-/// can be recycled later without changing it.
+/// [`AliasTable`](crate::AliasTable), the high 32 its generation: how many
+/// refs the slot held before this one. Released slots are reused with the
+/// next generation, so a stale ref is told apart from the slot's current
+/// ref (and answered [`AliasError::StaleRef`](crate::AliasError::StaleRef)).
 ///
 /// # Examples
 ///

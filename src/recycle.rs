@@ -15,8 +15,8 @@
 //! # Who may still read it
 //!
 //! * Walks (`resolve` and `try_resolve` beyond the canonical cache,
-//!   `equivalent`, `aliases`, `target`, `to_dot`, `decref`, a repeated
-//!   `alias`) run under a read guard ([`Recycler::pin`]) and validate
+//!   `equivalent`, `aliases`, `target`, `to_dot`) and the release path
+//!   (which reads the lists it frees) run under a read guard ([`Recycler::pin`]) and validate
 //!   their ref after pinning. A freed slot is handed out again only after
 //!   every guard that was held when it was freed is dropped
 //!   ([`Recycler::retire`]). That is crossbeam-epoch's guarantee; its
@@ -28,9 +28,11 @@
 //!   after it was marked dead, with Release stores that the reader's
 //!   Acquire loads pair with, so a reader that saw any reset value sees the
 //!   ref dead on its second check and answers `StaleRef`.
-//! * `alias`, `add_canonical` and `incref` hold a unit of each ref's life
-//!   word for the length of the call (`table::lifecycle`): a ref with a unit
-//!   held is not released, so its slot is not freed.
+//! * `alias`, `add_canonical`, `incref` and `decref` hold a unit of each
+//!   ref's life word for the length of the call (`table::lifecycle`): a ref
+//!   with a unit held is not released, so its slot is not freed. (So a
+//!   ref whose last other unit goes while such a call runs is released by
+//!   that call, when it gives its unit back.)
 //! * A resolver that sleeps holds a unit of the open end it sleeps on, so
 //!   that the futex word is not reset under it.
 //!

@@ -61,7 +61,9 @@ impl AliasTable {
     ///
     /// Repeating a call that took effect returns `Ok` and changes nothing,
     /// unless its edge lies on a cycle that racing calls closed: then it
-    /// returns `Err(Cycle)` like the call that found the cycle.
+    /// returns `Err(Cycle)` like the call that found the cycle; or unless
+    /// `alias` has been released since (a call that settles an unheld
+    /// `alias` releases it at once): then `Err(StaleRef)`.
     /// The call returns only once the reverse edge is listed, so an
     /// [`equivalent`](Self::equivalent) or [`aliases`](Self::aliases) that
     /// starts afterwards includes `alias`.
@@ -69,6 +71,10 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: either ref was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: either ref was released (naming `alias`
+    ///   if both were), also if its release races this call.
+    /// * [`AliasError::TooManyHolders`]: `target` has as many holders and
+    ///   aliases as its count holds (2^29 - 1).
     /// * [`AliasError::SelfAlias`]: `alias == target`.
     /// * [`AliasError::AlreadyAliased`]: `alias` already has another target.
     /// * [`AliasError::AlreadyCanonical`]: `alias` is canonical.
@@ -234,11 +240,14 @@ impl AliasTable {
     }
 
     /// Declares `r` canonical: it maps to itself and ends every path
-    /// through it. Repeating it returns `Ok`.
+    /// through it. Repeating it returns `Ok` while `r` lives (`StaleRef`
+    /// once it is released: storing an unheld `r` releases it at once).
     ///
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
     /// * [`AliasError::AlreadyAliased`]: `r` is an alias (`existing` names its target).
     ///
     /// # Examples

@@ -39,10 +39,15 @@
 //! * **add** (`incref`, and `alias` pinning its target before it commits
 //!   the edge): count + 1, refused if `RELEASED` (the ref's release has
 //!   begun: it is never resurrected) or if the count is full.
-//! * **sub** (`decref`, an `alias` that lost its commit, a dying alias
-//!   dropping its pin): count - 1.
-//! * **settle** (the ref's own `alias` or `add_canonical` took effect):
-//!   clears `PENDING`.
+//! * **sub** (an `alias` that lost its commit, a dying alias dropping its
+//!   pin, a call giving back the unit it held): count - 1; **sub two**
+//!   (`decref`: the holder's unit and the one the call held).
+//! * **settle held** (the ref's own `alias` or `add_canonical` took
+//!   effect): clears `PENDING` and gives back the unit that call held.
+//!
+//! Every call that changes a ref first *holds* a unit of it (add, then
+//! check the generation again; see `recycle`), so that the ref, and with
+//! it the slot, stays the same for the rest of the call.
 //!
 //! A sub or settle whose result has count 0 and no `PENDING` sets
 //! `RELEASED` *in the same CAS*. So exactly one call sees the ref die, and

@@ -12,6 +12,8 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
     ///
     /// # Examples
     ///
@@ -34,6 +36,8 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
     ///
     /// # Examples
     ///
@@ -61,6 +65,8 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
     ///
     /// # Examples
     ///
@@ -101,6 +107,8 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
     /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle (it has no
     ///   root). A cycle that racing calls close through the root during the
     ///   search may also end it with this error.

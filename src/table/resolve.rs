@@ -21,6 +21,8 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
     /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle.
     ///
     /// # Examples
@@ -64,6 +66,8 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
     /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle (also if the
     ///   cycle closes while the caller waits).
     ///
@@ -91,6 +95,8 @@ impl AliasTable {
     /// # Errors
     ///
     /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
     /// * [`AliasError::Cycle`]: `r` is on or leads into a cycle.
     /// * [`AliasError::Timeout`]: `r`'s path was still open at the deadline.
     ///
