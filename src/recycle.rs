@@ -28,11 +28,14 @@
 //!   after it was marked dead, with Release stores that the reader's
 //!   Acquire loads pair with, so a reader that saw any reset value sees the
 //!   ref dead on its second check and answers `StaleRef`.
-//! * `alias`, `add_canonical`, `incref` and `decref` hold a unit of each
-//!   ref's life word for the length of the call (`table::lifecycle`): a ref
-//!   with a unit held is not released, so its slot is not freed. (So a
-//!   ref whose last other unit goes while such a call runs is released by
-//!   that call, when it gives its unit back.)
+//! * `alias` (of its target, and of the alias on a repeat), `incref` and
+//!   `decref` hold a unit of the ref's life word for the length of the
+//!   call (`table::lifecycle`): a ref with a unit held is not released, so
+//!   its slot is not freed. (So a ref whose last other unit goes while such
+//!   a call runs is released by that call, when it gives its unit back.)
+//!   The open ref that `alias` or `add_canonical` completes needs no unit:
+//!   its completing CAS carries the ref's generation as the open word's
+//!   tag (see `target`), so it fails on a newer ref in the slot.
 //! * A resolver that sleeps holds a unit of the open end it sleeps on, so
 //!   that the futex word is not reset under it.
 //!
@@ -77,6 +80,20 @@ static RECYCLER_IDS: UniqueIds = UniqueIds::new();
 type Queue = std::sync::Arc<crossbeam_queue::SegQueue<Vec<u32>>>;
 #[cfg(loom)]
 type Queue = loom::sync::Arc<loom::sync::Mutex<Vec<Vec<u32>>>>;
+
+/// Whether the queue may hold a batch (see `Recycler::queued`).
+#[cfg(not(loom))]
+fn may_hold_a_batch(queue: &Queue) -> bool {
+    // `SegQueue::is_empty` is two loads of lines that change only when
+    // batches come and go, which is once per `BATCH` slots: far cheaper
+    // than a `pop` attempt on every `register`.
+    !queue.is_empty()
+}
+
+#[cfg(loom)]
+fn may_hold_a_batch(_queue: &Queue) -> bool {
+    true
+}
 
 /// A table's free slots, and the deferral of their reuse.
 pub(crate) struct Recycler {
@@ -233,6 +250,9 @@ impl Recycler {
     pub(crate) fn take(&self) -> Option<u32> {
         self.with_local(|local| {
             if local.reusable.is_empty() {
+                if !may_hold_a_batch(&self.queue) {
+                    return None;
+                }
                 local.reusable = pop(&self.queue)?;
             }
             local.reusable.pop()

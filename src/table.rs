@@ -299,7 +299,7 @@ impl AliasTable {
             // A freed slot, past every reader of its old ref (`recycle`).
             let slot = self.slot_at(index);
             let generation = slot.generation().expect("freed slots were registered") + 1;
-            slot.reset();
+            slot.reset(generation);
             self.reverse.reset(index, REGISTERED);
             self.holder_slot(index).reset(1);
             slot.publish(generation);

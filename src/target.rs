@@ -30,7 +30,11 @@
 //! every path only ever grows at its open end.
 //!
 //! The high half is the ref's `next` link in its target's reverse list
-//! (see `reverse`): `Unlisted` while the edge is open, then fixed by the
+//! (see `reverse`). While the edge is open it is not a link but the ref's
+//! *tag*, its generation, so that a CAS that completes or flags the edge of
+//! ref `(i, g)` cannot succeed on a newer ref in the same slot (whose open
+//! word has another tag): a completion needs no other proof that the slot
+//! is still its ref's. The link is then fixed by the
 //! *same CAS* that commits `Alias(t)`, so that the commit also chooses the
 //! successor in front of which the ref will be spliced, and later changed
 //! only by splices of other refs behind this one. Putting both in one word
@@ -214,6 +218,20 @@ pub(crate) enum Completion {
     Done,
     /// The edge was already set, to this.
     AlreadySet(Edge),
+    /// The slot holds a newer ref (its open word has another tag): the
+    /// caller's ref was released.
+    Stale,
+}
+
+/// The link word of an open ref of generation `generation`.
+#[inline]
+fn open_word(waited: bool, generation: u32) -> u64 {
+    u64::from(Edge::Open { waited }.encode()) | (u64::from(generation) << 32)
+}
+
+#[inline]
+fn tag_of(word: u64) -> u32 {
+    (word >> 32) as u32
 }
 
 /// A canonical ref cached in a row: index and generation.
@@ -254,10 +272,13 @@ impl TargetSlot {
         edge_of(self.link.load(Ordering::Acquire))
     }
 
-    /// The `next` link (meaningful once the ref is an alias).
+    /// The `next` link (meaningful once the ref is an alias; while it is
+    /// open the high half is its tag).
     #[inline]
     pub(crate) fn next(&self) -> Link {
-        next_of(self.link.load(Ordering::Acquire))
+        let word = self.link.load(Ordering::Acquire);
+        debug_assert!(!matches!(edge_of(word), Edge::Open { .. }));
+        next_of(word)
     }
 
     /// Splices: replaces `next == expected` by `new`, keeping the edge.
@@ -282,23 +303,26 @@ impl TargetSlot {
             .map_err(next_of)
     }
 
-    /// Sets the edge if it is still open, with `next` as the successor in
-    /// the target's list, and wakes sleepers through `wake` if the value
-    /// it replaced announced them (the module's waiting protocol).
+    /// Sets the edge of the ref of generation `generation` if it is still
+    /// open, with `next` as the successor in the target's list, and wakes
+    /// sleepers through `wake` if the value it replaced announced them (the
+    /// module's waiting protocol).
     #[inline]
     pub(crate) fn complete(
         &self,
         own_index: u32,
+        generation: u32,
         edge: Edge,
         next: Link,
         wake: impl FnOnce(&AtomicU32),
     ) -> Completion {
         debug_assert!(!matches!(edge, Edge::Open { .. }));
-        // An open ref is unlisted, so its word is one of two values: try
-        // the common one first rather than loading.
-        let mut current = pack(Edge::Open { waited: false }, Link::Unlisted);
+        // An open ref's word is one of two values: try the common one
+        // first rather than loading.
+        let mut current = open_word(false, generation);
         loop {
             match edge_of(current) {
+                Edge::Open { .. } if tag_of(current) != generation => return Completion::Stale,
                 Edge::Open { waited } => {
                     match self.link.compare_exchange(
                         current,
@@ -339,18 +363,27 @@ impl TargetSlot {
         wake(&self.jump);
     }
 
-    /// Announces a sleeper: `Open` -> `Open+waited`. Returns `false` if the
-    /// edge completed first (nothing to wait for).
+    /// Announces a sleeper: `Open` -> `Open+waited`, keeping the tag.
+    /// Returns `false` if the edge completed first (nothing to wait for).
+    /// The caller holds a unit of the ref, so the slot is its ref's.
     #[inline]
     pub(crate) fn announce_waiter(&self) -> bool {
-        let open = pack(Edge::Open { waited: false }, Link::Unlisted);
-        let waited = pack(Edge::Open { waited: true }, Link::Unlisted);
-        match self
-            .link
-            .compare_exchange(open, waited, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => true,
-            Err(now) => now == waited,
+        let current = self.link.load(Ordering::Acquire);
+        match edge_of(current) {
+            Edge::Open { waited: true } => true,
+            Edge::Open { waited: false } => {
+                let waited = open_word(true, tag_of(current));
+                match self.link.compare_exchange(
+                    current,
+                    waited,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => true,
+                    Err(now) => now == waited,
+                }
+            }
+            _ => false,
         }
     }
 
@@ -436,6 +469,23 @@ impl TargetSlot {
         }
     }
 
+    /// For the fast paths: the generation word, if it says the slot holds
+    /// the live ref of generation `generation` (flags included, for
+    /// [`unchanged`](Self::unchanged)).
+    #[inline]
+    pub(crate) fn live_word(&self, generation: u32) -> Option<u16> {
+        let word = self.generation.load(Ordering::Acquire);
+        (u32::from(word & (GENERATION_BITS | DEAD)) == generation.wrapping_add(1)).then_some(word)
+    }
+
+    /// The second check of a seqlock read (see `recycle`): the generation
+    /// word still holds `word`, or differs only by `LISTED` (which a
+    /// listing sets without changing whose row it is).
+    #[inline]
+    pub(crate) fn unchanged(&self, word: u16) -> bool {
+        (self.generation.load(Ordering::Acquire) | LISTED) == (word | LISTED)
+    }
+
     /// Whether the ref in this slot has been released.
     #[inline]
     pub(crate) fn is_dead(&self) -> bool {
@@ -475,14 +525,17 @@ impl TargetSlot {
         self.generation.fetch_or(DEAD, Ordering::Release);
     }
 
-    /// Resets a freed slot's row for its next ref: open, unlisted, no jump
+    /// Resets a freed slot's row for its next ref, of `generation`: open
+    /// with that tag, no jump
     /// (see `recycle`). The generation word keeps the old ref's, dead,
     /// until [`publish`](Self::publish).
-    pub(crate) fn reset(&self) {
+    pub(crate) fn reset(&self, generation: u32) {
         // Release: a reader that sees a reset value then sees the old ref
         // dead. Plain stores: nothing else writes a freed row (no walk or
-        // resolver reaches it any more, see `recycle`).
-        self.link.store(0, Ordering::Release);
+        // resolver reaches it any more, see `recycle`; a completion meant
+        // for the old ref fails on the new tag).
+        self.link
+            .store(open_word(false, generation), Ordering::Release);
         self.jump.store(0, Ordering::Release);
         self.canon.store(0, Ordering::Release);
     }

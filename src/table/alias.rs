@@ -96,47 +96,51 @@ impl AliasTable {
     /// # Ok::<(), AliasError>(())
     /// ```
     pub fn alias(&self, alias: ObjRef, target: ObjRef) -> Result<(), AliasError> {
-        self.slot(alias)?;
+        let alias_slot = self.slot(alias)?;
         self.slot(target)?;
         if alias == target {
             return Err(AliasError::SelfAlias(alias));
         }
-        // Hold both refs for the call (see `lifecycle`): neither is
-        // released, nor its slot reused, under it. The unit held on
-        // `target` becomes the edge's pin if the edge is committed, so that
-        // `target` cannot be released between the commit and the pin.
-        self.hold(alias)?;
-        if let Err(error) = self.hold(target) {
-            self.sub_life(alias.index());
-            return Err(error);
+        if !matches!(alias_slot.edge(), Edge::Open { .. }) {
+            return self.alias_repeat(alias, target);
         }
-        match self.alias_held(alias, target) {
+        // Hold `target` for the call (see `lifecycle`): it is not released,
+        // nor its slot reused, under it, and the unit becomes the edge's pin
+        // if the edge is committed, so that `target` cannot be released
+        // between the commit and the pin. `alias` needs no unit: the commit
+        // CAS fails on a newer ref in its slot (the open word's tag), and
+        // once committed it is pending until this call settles it.
+        self.hold(target)?;
+        match self.alias_open(alias, target) {
             Outcome::Committed(result) => {
                 // The edge took effect: `alias` is no longer pending, and
                 // if nobody holds it, it is released now.
-                self.settle_held(alias.index());
+                self.settle(alias.index());
                 result
             }
             Outcome::NotCommitted(result) => {
                 self.sub_life(target.index());
-                self.sub_life(alias.index());
                 result
             }
         }
     }
 
-    /// The alias protocol (module docs), with both refs held.
-    fn alias_held(&self, alias: ObjRef, target: ObjRef) -> Outcome {
+    /// `alias` whose edge was set when the call began (a repeat, most
+    /// likely): answered with `alias` held, since it may be released at
+    /// any time.
+    fn alias_repeat(&self, alias: ObjRef, target: ObjRef) -> Result<(), AliasError> {
+        self.hold(alias)?;
+        let alias_slot = self.slot_at(alias.index());
+        let result = self.alias_already_set(alias, alias_slot, target, alias_slot.edge());
+        self.sub_life(alias.index());
+        result
+    }
+
+    /// The alias protocol (module docs) for an `alias` found open, with
+    /// `target` held.
+    fn alias_open(&self, alias: ObjRef, target: ObjRef) -> Outcome {
         let (a, t) = (alias.index(), target.index());
         let alias_slot = self.slot_at(a);
-        match alias_slot.edge() {
-            Edge::Open { .. } => {}
-            set => {
-                return Outcome::NotCommitted(
-                    self.alias_already_set(alias, alias_slot, target, set),
-                )
-            }
-        }
 
         // Step 2: refuse a cycle that is already visible. `a` is open, so
         // a path that reaches it ends there and no jump can lead past it.
@@ -153,17 +157,19 @@ impl AliasTable {
         // splice it in.
         let successor = self.reverse.successor_for(|i| self.slot_at(i), target);
         let wake = |word: &_| self.futex.wake_all(word);
-        match alias_slot.complete(a, Edge::Alias(t), successor.link, wake) {
+        let generation = alias.generation();
+        match alias_slot.complete(a, generation, Edge::Alias(t), successor.link, wake) {
             Completion::Done => {}
-            Completion::AlreadySet(set) => {
-                return Outcome::NotCommitted(
-                    self.alias_already_set(alias, alias_slot, target, set),
-                )
+            Completion::Stale => return Outcome::NotCommitted(Err(AliasError::StaleRef(alias))),
+            // Set by a racing call (or the slot holds a newer ref by now,
+            // which the repeat path tells).
+            Completion::AlreadySet(_) => {
+                return Outcome::NotCommitted(self.alias_repeat(alias, target))
             }
         }
         self.reverse
             .splice(|i| self.slot_at(i), target, alias, successor);
-        alias_slot.mark_listed(alias.generation());
+        alias_slot.mark_listed(generation);
 
         // Step 4: a cycle closed by racing calls.
         let checked = match end {
@@ -261,18 +267,22 @@ impl AliasTable {
     /// ```
     pub fn add_canonical(&self, r: ObjRef) -> Result<(), AliasError> {
         let slot = self.slot(r)?;
-        // Held for the call, as in `alias`: the slot is `r`'s throughout.
-        self.hold(r)?;
         let wake = |word: &_| self.futex.wake_all(word);
-        let completion = slot.complete(r.index(), Edge::Canonical, Link::Unlisted, wake);
-        if completion == Completion::Done {
-            // Stored: no longer pending; released now if nobody holds it
-            // and no alias pins it.
-            self.settle_held(r.index());
-            return Ok(());
-        }
-        let answer = match completion {
-            Completion::Done => Ok(()),
+        // The CAS fails on a newer ref in the slot (the open word's tag).
+        let answer = match slot.complete(
+            r.index(),
+            r.generation(),
+            Edge::Canonical,
+            Link::Unlisted,
+            wake,
+        ) {
+            Completion::Done => {
+                // Stored: no longer pending; released now if nobody holds
+                // it and no alias pins it.
+                self.settle(r.index());
+                return Ok(());
+            }
+            Completion::Stale => return Err(AliasError::StaleRef(r)),
             Completion::AlreadySet(Edge::Canonical) => Ok(()),
             Completion::AlreadySet(Edge::Alias(existing)) => Err(AliasError::AlreadyAliased {
                 alias: r,
@@ -282,7 +292,9 @@ impl AliasTable {
                 unreachable!("completion never leaves an edge open")
             }
         };
-        self.sub_life(r.index());
+        // What was read is `r`'s (and `existing`, which `r` pins, is the
+        // right ref) if `r` is still live now: a seqlock read.
+        self.slot(r)?;
         answer
     }
 }

@@ -42,12 +42,15 @@
 //! * **sub** (an `alias` that lost its commit, a dying alias dropping its
 //!   pin, a call giving back the unit it held): count - 1; **sub two**
 //!   (`decref`: the holder's unit and the one the call held).
-//! * **settle held** (the ref's own `alias` or `add_canonical` took
-//!   effect): clears `PENDING` and gives back the unit that call held.
+//! * **settle** (the ref's own `alias` or `add_canonical` took effect):
+//!   clears `PENDING`.
 //!
-//! Every call that changes a ref first *holds* a unit of it (add, then
-//! check the generation again; see `recycle`), so that the ref, and with
-//! it the slot, stays the same for the rest of the call.
+//! A call that changes a ref's counts first *holds* a unit of it (add,
+//! then check the generation again; see `recycle`), so that the ref, and
+//! with it the slot, stays the same for the rest of the call. The one ref
+//! that needs no unit is the pending ref an `alias` or `add_canonical`
+//! completes: its CAS fails on a newer ref in the slot (see `target`), and
+//! once it succeeded the ref stays pending until the call settles it.
 //!
 //! A sub or settle whose result has count 0 and no `PENDING` sets
 //! `RELEASED` *in the same CAS*. So exactly one call sees the ref die, and
@@ -183,8 +186,8 @@ impl HolderSlot {
 enum Step {
     Add,
     Sub,
-    /// Settle, and drop the unit the settling call held.
-    SettleHeld,
+    /// Clear `PENDING`.
+    Settle,
     /// Drop two units (a holder's and the one its `decref` held).
     SubTwo,
 }
@@ -231,9 +234,9 @@ fn change(word: &AtomicU32, step: Step, locked: bool) -> Option<Result<Changed, 
                 debug_assert!(current & COUNT >= 2 && current & RELEASED == 0);
                 current - 2
             }
-            Step::SettleHeld => {
-                debug_assert!(current & PENDING != 0 && current & COUNT != 0);
-                (current & !PENDING) - 1
+            Step::Settle => {
+                debug_assert!(current & PENDING != 0 && current & RELEASED == 0);
+                current & !PENDING
             }
         };
         let at_rest = next & (COUNT | PENDING);
@@ -407,11 +410,10 @@ impl AliasTable {
         let _ = self.change_life(index, Step::Sub);
     }
 
-    /// Clears `index`'s `PENDING` (its own `alias` or `add_canonical` took
-    /// effect) and drops the unit that call held, in one CAS. Releases the
-    /// ref if nothing else keeps it alive.
-    pub(crate) fn settle_held(&self, index: u32) {
-        let _ = self.change_life(index, Step::SettleHeld);
+    /// Clears `index`'s `PENDING`: its own `alias` or `add_canonical`
+    /// took effect. Releases the ref if nothing else keeps it alive.
+    pub(crate) fn settle(&self, index: u32) {
+        let _ = self.change_life(index, Step::Settle);
     }
 
     /// Applies `step` to `index`'s life word (under the ring lock if it is

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::AliasTable;
 use crate::sync::spin_until;
-use crate::target::{Edge, Registration, TargetSlot};
+use crate::target::{Edge, TargetSlot};
 use crate::walk::{compress, compress_to_canonical, walk, Follow, WalkEnd, Walked};
 use crate::{AliasError, ObjRef};
 
@@ -37,9 +37,7 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn try_resolve(&self, r: ObjRef) -> Result<Option<ObjRef>, AliasError> {
-        let slot = self.slot(r)?;
-        if let Some(canonical) = Self::resolved_in_one_step(slot, r) {
-            Self::still_live(slot, r)?;
+        if let Some(canonical) = self.resolved_from_own_row(r) {
             return Ok(Some(canonical));
         }
         // Checked under the guard: `r`'s slot, and its path while `r` is
@@ -118,24 +116,22 @@ impl AliasTable {
 
     #[inline]
     fn resolve_until(&self, r: ObjRef, deadline: Option<Instant>) -> Result<ObjRef, AliasError> {
-        let slot = self.slot(r)?;
-        match Self::resolved_in_one_step(slot, r) {
-            Some(canonical) => {
-                Self::still_live(slot, r)?;
-                Ok(canonical)
-            }
+        match self.resolved_from_own_row(r) {
+            Some(canonical) => Ok(canonical),
             None => self.resolve_by_walking(r, deadline),
         }
     }
 
-    /// The second check of a seqlock read of `r`'s row (see `recycle`):
-    /// what was read is `r`'s if `r` is still live now.
+    /// The fast path of `resolve` and `try_resolve`: `r` live, and
+    /// canonical or with its canonical cached, read from `r`'s row
+    /// without a guard (a seqlock read, see `recycle`). `None` sends the
+    /// caller down the guarded path, which also tells every error apart.
     #[inline]
-    fn still_live(slot: &TargetSlot, r: ObjRef) -> Result<(), AliasError> {
-        match slot.registration(r.generation()) {
-            Registration::Live => Ok(()),
-            _ => Err(AliasError::StaleRef(r)),
-        }
+    fn resolved_from_own_row(&self, r: ObjRef) -> Option<ObjRef> {
+        let slot = self.targets.get(r.index())?;
+        let word = slot.live_word(r.generation())?;
+        let canonical = Self::resolved_in_one_step(slot, r)?;
+        slot.unchanged(word).then_some(canonical)
     }
 
     /// The common case, from `r`'s own row: `r` is canonical or has its
