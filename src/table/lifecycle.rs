@@ -175,9 +175,10 @@ unsafe impl bytemuck::Zeroable for HolderSlot {}
 
 impl HolderSlot {
     pub(crate) fn reset(&self, holders: u16) {
-        // Relaxed: published with the ref by `register`'s Release store of
-        // the generation word.
-        self.0.store(holders, Ordering::Relaxed);
+        // Published with the ref by `register`'s Release store of the
+        // generation word. Release too, for a reused slot: a stale reader
+        // that sees this value then sees its ref dead (see `recycle`).
+        self.0.store(holders, Ordering::Release);
     }
 }
 
