@@ -5,7 +5,9 @@
 //!    waiting in `resolve(h)`.
 //! 2. Refs passed by value: one target with many aliases, and the
 //!    `equivalent` set that reference counting would free together.
-//! 3. A short concurrent run of the whole scheduler mix, printing ops/s.
+//! 3. Reference counting: a chain whose user drops the last holder, and
+//!    the release events it produces, bottom-up, then the object.
+//! 4. A short concurrent run of the whole scheduler mix, printing ops/s.
 //!
 //! Run with `cargo run --release --example halo`.
 
@@ -13,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use halo_alias::{AliasError, AliasTable, ObjRef};
+use std::sync::{Arc, Mutex};
+
+use halo_alias::{AliasError, AliasTable, ObjRef, Released};
 
 /// One of the three scheduler calls of the h/g/f example.
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +57,7 @@ const ORDERS: [[Call; 3]; 6] = [
 fn main() -> Result<(), AliasError> {
     all_six_orders()?;
     passed_by_value()?;
+    release()?;
     throughput();
     Ok(())
 }
@@ -123,6 +128,54 @@ fn passed_by_value() -> Result<(), AliasError> {
     }
     println!("all 7 aliases resolve to {f}\n");
     println!("{}", table.to_dot());
+    Ok(())
+}
+
+fn release() -> Result<(), AliasError> {
+    println!("== reference counting: the last holder of h lets go ==");
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&events);
+    let table = AliasTable::builder()
+        .on_release(move |released| {
+            // A scheduler frees the object from its stores here.
+            let line = match released {
+                Released::Alias { alias, target } => {
+                    format!("released alias {alias} (of {target})")
+                }
+                Released::Object { canonical } => format!("released object {canonical}: free it"),
+                other => format!("released {other:?}"),
+            };
+            log.lock().unwrap().push(line);
+        })
+        .build();
+    // Each ref starts with one holder (its caller) and pending: it lives
+    // at least until its task reports its output.
+    let [h, g, f] = [(); 3].map(|()| table.register().unwrap());
+    table.add_canonical(f)?;
+    table.alias(g, f)?;
+    table.alias(h, g)?;
+    // The tasks that made g and f are done with them; h's caller still
+    // holds h, and the aliases pin their targets.
+    table.decref(f)?;
+    table.decref(g)?;
+    println!(
+        "  holders: h {}, g {}, f {}; live refs: {}",
+        table.holders(h)?,
+        table.holders(g)?,
+        table.holders(f)?,
+        table.len()
+    );
+    println!("  resolve(h) = {}", table.resolve(h)?);
+    table.decref(h)?;
+    for line in events.lock().unwrap().iter() {
+        println!("  {line}");
+    }
+    println!(
+        "  live refs: {}; resolve(h) now: {:?}",
+        table.len(),
+        table.resolve(h)
+    );
+    println!();
     Ok(())
 }
 

@@ -485,40 +485,33 @@ impl Indexes {
         self.shared.registered.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Registrations counted so far.
     /// Counts one registration of a reused slot, which did not come
     /// through [`take`](Self::take).
     pub(crate) fn count_registered(&self) {
-        match self.own_lane() {
-            Some(lane) => {
-                // Relaxed: owner-only, statistics (module docs).
-                let count = lane.registered.load(Ordering::Relaxed);
-                lane.registered.store(count + 1, Ordering::Relaxed);
-            }
-            // Relaxed: statistics.
-            None => _ = self.shared.registered.fetch_add(1, Ordering::Relaxed),
-        }
-    }
-
-    /// The calling thread's own lane, if it has (or can claim) one.
-    fn own_lane(&self) -> Option<&Lane> {
-        THREAD
-            .try_with(|thread| self.lane_of(thread))
-            .ok()
-            .and_then(|lane| self.lanes.get(lane as usize))
+        self.count(|lane| &lane.registered, &self.shared.registered);
     }
 
     /// Counts one released ref, in the calling thread's lane like a
     /// registration (module docs).
     pub(crate) fn count_released(&self) {
-        match self.own_lane() {
+        self.count(|lane| &lane.released, &self.shared.released);
+    }
+
+    /// Adds one to a count: the calling thread's lane's (claimed for it if
+    /// it has none), or `shared`.
+    fn count(&self, of_lane: impl Fn(&Lane) -> &AtomicUsize, shared: &AtomicUsize) {
+        let lane = THREAD
+            .try_with(|thread| self.lane_of(thread))
+            .ok()
+            .and_then(|lane| self.lanes.get(lane as usize));
+        match lane {
             Some(lane) => {
                 // Relaxed: owner-only, statistics (module docs).
-                let count = lane.released.load(Ordering::Relaxed);
-                lane.released.store(count + 1, Ordering::Relaxed);
+                let count = of_lane(lane);
+                count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             }
             // Relaxed: statistics.
-            None => _ = self.shared.released.fetch_add(1, Ordering::Relaxed),
+            None => _ = shared.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -533,6 +526,7 @@ impl Indexes {
         owned + self.shared.released.load(Ordering::Relaxed)
     }
 
+    /// Registrations counted so far.
     pub(crate) fn registered(&self) -> usize {
         // Relaxed: statistics (module docs).
         let owned: usize = self

@@ -93,7 +93,8 @@
 //!   whose path to `r`'s root consists of edges that are on `r`'s own path
 //!   or whose `alias` calls returned before it began (and all of `r`'s own
 //!   path in any case); `resolve`
-//!   wakes as soon as the call that completes the path returns.
+//!   wakes as soon as the call that completes the path returns. Release
+//!   never depends on `equivalent`: it counts pins instead.
 //!
 //! # Progress and cost
 //!

@@ -287,14 +287,8 @@ impl AliasTable {
     pub fn incref(&self, r: ObjRef) -> Result<(), AliasError> {
         self.hold(r)?;
         let index = r.index();
-        // The unit just held is the new holder's. AcqRel: see the module
-        // docs (holders <= count).
-        let added = self.holder_slot(index).0.fetch_update(
-            Ordering::AcqRel,
-            Ordering::Acquire,
-            |holders| holders.checked_add(1),
-        );
-        if added.is_err() {
+        // The unit just held is the new holder's.
+        if !self.update_holders(index, |holders| holders.checked_add(1)) {
             // Give the unit back; if everything else let go meanwhile,
             // this releases the ref as that would have.
             self.sub_life(index);
@@ -331,13 +325,7 @@ impl AliasTable {
         // slot cannot be reused while a unit is held).
         self.hold(r)?;
         let index = r.index();
-        // AcqRel: see the module docs (holders <= count).
-        let dropped = self.holder_slot(index).0.fetch_update(
-            Ordering::AcqRel,
-            Ordering::Acquire,
-            |holders| holders.checked_sub(1),
-        );
-        if dropped.is_err() {
+        if !self.update_holders(index, |holders| holders.checked_sub(1)) {
             self.sub_life(index);
             return Err(AliasError::NotHeld(r));
         }
@@ -606,6 +594,15 @@ impl AliasTable {
                 .fetch_or(RELEASED, Ordering::AcqRel);
         }
         members
+    }
+
+    /// Applies `f` to `index`'s holder count; `false` if `f` refused.
+    fn update_holders(&self, index: u32, f: impl FnMut(u16) -> Option<u16>) -> bool {
+        // AcqRel: see the module docs (holders <= count).
+        self.holder_slot(index)
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, f)
+            .is_ok()
     }
 
     pub(crate) fn holder_slot(&self, index: u32) -> &HolderSlot {
