@@ -3,11 +3,14 @@
 //! concept each: `alias` (setting edges, and the cycle protocol),
 //! `resolve` (from a ref to its canonical ref) and `queries`.
 //!
-//! **Progress.** `register`, `alias`, `add_canonical` and every query are
-//! lock-free: each loop retries only when another thread's CAS succeeded,
-//! and no call ever waits for another thread to finish its own steps.
-//! Only `resolve` and `resolve_timeout` block, and only while the path is
-//! open.
+//! **Progress.** `register`, `alias`, `add_canonical`, `incref`, `decref`
+//! and every query are lock-free: each loop retries only when another
+//! thread's CAS succeeded (or a weak CAS failed spuriously), and no call
+//! ever waits for another thread to finish its own steps. Two exceptions:
+//! the counts of refs on a cycle change under a per-table lock
+//! (`lifecycle`), and a call that releases refs runs the release handler
+//! before it returns. Only `resolve` and `resolve_timeout` block, and only
+//! while the path is open.
 
 mod alias;
 mod lifecycle;
@@ -142,7 +145,8 @@ impl AliasTableBuilder {
     /// back into the table (to `decref` the refs a freed object contained,
     /// say). If it panics, the panic reaches the call that released the
     /// ref, and the refs that this release would have released in turn
-    /// stay alive.
+    /// stay alive; in the release of a cycle, the members not reported yet
+    /// are released without a report.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};

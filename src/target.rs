@@ -97,8 +97,10 @@
 //!   (Release, after the splice), so that a repeated `alias` knows in O(1)
 //!   that there is nothing left to help with;
 //! * `DEAD` (bit 14), set by the thread that released the ref (see
-//!   `table::lifecycle`) before it reports the release: from then on every
-//!   call with the ref answers `StaleRef`. Only that thread sets it, once.
+//!   `table::lifecycle`) before it reports the release, or earlier by a
+//!   call that found the release begun: from then on every call with the
+//!   ref answers `StaleRef`. Set by a CAS that checks the generation, so
+//!   never on a newer ref in the slot.
 //!
 //! A `register` that publishes the slot is its only writer until the ref's
 //! edge is set; afterwards the flags are set with `fetch_or`, which leaves
@@ -517,12 +519,20 @@ impl TargetSlot {
         self.generation.fetch_or(LISTED, Ordering::Release);
     }
 
-    /// Marks the ref released. Only the releasing thread calls it, once.
+    /// Marks the ref of generation `generation` released, if the slot
+    /// still holds it: the releasing thread does, and so does any call that
+    /// finds the release begun (its life word says so) before the releaser
+    /// got here, so that every call after it answers `StaleRef` too. A
+    /// slot that holds a newer ref by then is left alone.
     #[inline]
-    pub(crate) fn mark_dead(&self) {
+    pub(crate) fn mark_dead(&self, generation: u32) {
         // Release: pairs with the Acquire of `registration`, so a call that
         // sees the ref dead also sees what the releaser did before.
-        self.generation.fetch_or(DEAD, Ordering::Release);
+        let _ = self
+            .generation
+            .fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
+                (u32::from(word & GENERATION_BITS) == generation + 1).then_some(word | DEAD)
+            });
     }
 
     /// Resets a freed slot's row for its next ref, of `generation`: open
@@ -620,7 +630,7 @@ mod tests {
         slot.mark_listed(top);
         assert!(slot.is_listed());
         assert_eq!(slot.generation(), Some(top));
-        slot.mark_dead();
+        slot.mark_dead(top);
         slot.mark_listed_again();
         assert!(slot.is_listed() && slot.is_dead());
         assert_eq!(slot.generation(), Some(top));

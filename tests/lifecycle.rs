@@ -358,3 +358,41 @@ fn released_refs_leave_every_query_but_nothing_else_changes() {
     assert_eq!(state(&after, x).target, Err(AliasError::StaleRef(x)));
     assert_eq!(registered_refs(&table), vec![f, x, y]);
 }
+
+#[test]
+fn a_resolver_racing_the_release_of_its_path_answers_and_nothing_leaks() {
+    // The resolver walks from h to the open end e and may hold e across
+    // its sleep, while h is released and e is completed and released.
+    let table = AliasTable::builder().generations(1).build();
+    let mut outcomes = [0usize; 2];
+    for round in 0..3000 {
+        let (h, e) = (table.register().unwrap(), table.register().unwrap());
+        table.alias(h, e).unwrap();
+        table.decref(e).unwrap(); // h's pin and e's pending keep e alive
+        let barrier = std::sync::Barrier::new(2);
+        let answer = std::thread::scope(|s| {
+            let resolver = s.spawn(|| {
+                barrier.wait();
+                table.resolve(h)
+            });
+            barrier.wait();
+            for _ in 0..(round % 64) {
+                std::hint::spin_loop();
+            }
+            table.decref(h).unwrap();
+            table.add_canonical(e).unwrap();
+            resolver.join().unwrap()
+        });
+        match answer {
+            Ok(canonical) => {
+                assert_eq!(canonical, e);
+                outcomes[0] += 1;
+            }
+            Err(error) => {
+                assert_eq!(error, AliasError::StaleRef(h));
+                outcomes[1] += 1;
+            }
+        }
+    }
+    assert_eq!(table.len(), 0, "{outcomes:?}");
+}

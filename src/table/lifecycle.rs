@@ -371,10 +371,15 @@ impl AliasTable {
     pub(crate) fn hold(&self, r: ObjRef) -> Result<(), AliasError> {
         // Checked before too: the life word of a slot never registered is
         // not a ref's, and `register` writes it with a plain store.
-        self.slot(r)?;
+        let slot = self.slot(r)?;
         self.change_life(r.index(), Step::Add)
             .map_err(|refused| match refused {
-                Refused::Released => AliasError::StaleRef(r),
+                Refused::Released => {
+                    // The release has begun; make every later call see
+                    // it, whether or not the releaser has marked it yet.
+                    slot.mark_dead(r.generation());
+                    AliasError::StaleRef(r)
+                }
                 Refused::Full => AliasError::TooManyHolders(r),
             })?;
         if let Err(error) = self.slot(r) {
@@ -384,13 +389,13 @@ impl AliasTable {
         Ok(())
     }
 
-    /// Adds a unit to live ref `index`, known not to be released (an open
-    /// ref: pending). Returns whether it was added: not if the count is
-    /// full.
+    /// Adds a unit to ref `index`, found open (so pending) by a walk from a
+    /// live ref. Returns whether it was added: not if the count is full,
+    /// nor if the ref was completed and released since (then the ref the
+    /// walk started from was released before it, and the caller finds it
+    /// stale).
     pub(crate) fn add_life(&self, index: u32) -> bool {
-        let added = self.change_life(index, Step::Add);
-        debug_assert_ne!(added, Err(Refused::Released), "an open ref is pending");
-        added.is_ok()
+        self.change_life(index, Step::Add).is_ok()
     }
 
     /// Drops one unit of `index`'s count (a holder's, already taken off
@@ -496,7 +501,7 @@ impl AliasTable {
     /// Marks the row of a ref that was just released `DEAD` and counts it.
     fn mark_released(&self, index: u32) -> ObjRef {
         let released = self.ref_at(index);
-        self.slot_at(index).mark_dead();
+        self.slot_at(index).mark_dead(released.generation());
         self.indexes.count_released();
         released
     }
@@ -551,9 +556,10 @@ impl AliasTable {
     pub(crate) fn close_ring(&self, alias: u32) {
         let _rings = self.lock_rings();
         for member in self.ring_members(alias) {
-            // AcqRel: a lock-free CAS that read the word before fails and
-            // re-reads it (module docs).
-            self.reverse.life(member).fetch_or(RING, Ordering::AcqRel);
+            // Relaxed: a lock-free CAS that read the word before fails,
+            // being an RMW on the same word, and re-reads it; everything
+            // else about ring members is ordered by the lock.
+            self.reverse.life(member).fetch_or(RING, Ordering::Relaxed);
         }
     }
 

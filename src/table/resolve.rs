@@ -180,9 +180,11 @@ impl AliasTable {
                 }
                 WalkEnd::Open(open_end) => {
                     compress(|i| self.slot_at(i), from, walked);
-                    // An open ref is pending, so live: the unit is taken
-                    // unless its count is full, and then this resolver
-                    // yields instead of sleeping.
+                    // Held across the sleep. Refused only if its count is
+                    // full (then this resolver yields instead of sleeping)
+                    // or if it was completed and released since the walk,
+                    // which needs `r` released first (the check at the top
+                    // of the loop finds it stale).
                     if self.add_life(open_end) {
                         held = Some(open_end);
                         drop(guard);
