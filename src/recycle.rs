@@ -300,6 +300,9 @@ impl Recycler {
 #[derive(Default)]
 struct StandIn {
     readers: crate::sync::AtomicUsize,
+    /// Batches in `deferred`, so that a guard's drop takes the lock only
+    /// when there is something to flush (fewer states for the models).
+    waiting: crate::sync::AtomicUsize,
     deferred: loom::sync::Mutex<Vec<Vec<u32>>>,
 }
 
@@ -310,7 +313,12 @@ impl StandIn {
     }
 
     fn leave(&self, queue: &Queue) {
-        if self.readers.fetch_sub(1, crate::sync::Ordering::SeqCst) == 1 {
+        // SeqCst, as every access here: a retirement's count, made before
+        // its thread's own `leave`, is seen by the `leave` that brings the
+        // readers to zero, whichever thread's.
+        if self.readers.fetch_sub(1, crate::sync::Ordering::SeqCst) == 1
+            && self.waiting.load(crate::sync::Ordering::SeqCst) != 0
+        {
             self.flush(queue);
         }
     }
@@ -319,10 +327,13 @@ impl StandIn {
         // The retiring thread holds a guard itself: the `leave` that brings
         // the count to zero, its own or a later one, flushes the batch.
         self.deferred.lock().unwrap().push(batch);
+        self.waiting.fetch_add(1, crate::sync::Ordering::SeqCst);
     }
 
     fn flush(&self, queue: &Queue) {
         let batches = std::mem::take(&mut *self.deferred.lock().unwrap());
+        self.waiting
+            .fetch_sub(batches.len(), crate::sync::Ordering::SeqCst);
         for batch in batches {
             push(queue, batch);
         }
