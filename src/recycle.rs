@@ -59,9 +59,12 @@
 //! crossbeam-epoch cannot be modelled from a dependent crate (crossbeam
 //! issue #1173), so under `cfg(loom)` a stand-in defers instead: guards
 //! count readers, and retired batches are released when the last guard
-//! drops (a batch is always retired under a guard). That is stricter than an
-//! epoch (it waits for guards taken after the retirement too), so every
-//! interleaving it allows is one crossbeam-epoch allows. Batches have one
+//! drops (a batch is always retired under a guard), under the lock that
+//! retiring takes, so that no batch is released while a guard it was
+//! retired under is held. That is stricter than an epoch (it waits for
+//! guards taken after the retirement too, and may keep a batch longer), so
+//! every interleaving it allows is one crossbeam-epoch allows; the price is
+//! that the models explore fewer reuses than an epoch permits. Batches have one
 //! slot under loom, so that a model can reuse a slot at once.
 
 use std::cell::RefCell;
@@ -313,30 +316,36 @@ impl StandIn {
     }
 
     fn leave(&self, queue: &Queue) {
-        // SeqCst, as every access here: a retirement's count, made before
-        // its thread's own `leave`, is seen by the `leave` that brings the
-        // readers to zero, whichever thread's.
-        if self.readers.fetch_sub(1, crate::sync::Ordering::SeqCst) == 1
-            && self.waiting.load(crate::sync::Ordering::SeqCst) != 0
-        {
-            self.flush(queue);
+        // SeqCst, as every access here. With nothing waiting, leave
+        // without the lock: a batch retired meanwhile is its retirer's
+        // (whose guard is still held) to flush, or a later guard's.
+        if self.waiting.load(crate::sync::Ordering::SeqCst) == 0 {
+            self.readers.fetch_sub(1, crate::sync::Ordering::SeqCst);
+            return;
+        }
+        // Under the lock that `defer` takes too: no batch can be added
+        // between the count reaching zero and the batches being taken, so
+        // none is released while a guard it was retired under is held.
+        let batches = {
+            let mut deferred = self.deferred.lock().unwrap();
+            if self.readers.fetch_sub(1, crate::sync::Ordering::SeqCst) != 1 {
+                return;
+            }
+            self.waiting
+                .fetch_sub(deferred.len(), crate::sync::Ordering::SeqCst);
+            std::mem::take(&mut *deferred)
+        };
+        for batch in batches {
+            push(queue, batch);
         }
     }
 
     fn defer(&self, batch: Vec<u32>) {
         // The retiring thread holds a guard itself: the `leave` that brings
         // the count to zero, its own or a later one, flushes the batch.
-        self.deferred.lock().unwrap().push(batch);
+        let mut deferred = self.deferred.lock().unwrap();
+        deferred.push(batch);
         self.waiting.fetch_add(1, crate::sync::Ordering::SeqCst);
-    }
-
-    fn flush(&self, queue: &Queue) {
-        let batches = std::mem::take(&mut *self.deferred.lock().unwrap());
-        self.waiting
-            .fetch_sub(batches.len(), crate::sync::Ordering::SeqCst);
-        for batch in batches {
-            push(queue, batch);
-        }
     }
 }
 

@@ -488,6 +488,15 @@ impl TargetSlot {
         (self.generation.load(Ordering::Acquire) | LISTED) == (word | LISTED)
     }
 
+    /// The generation registered in this slot and whether that ref is
+    /// released, from one load of the word (`None`: never registered).
+    #[inline]
+    pub(crate) fn generation_and_death(&self) -> Option<(u32, bool)> {
+        let word = self.generation.load(Ordering::Acquire);
+        let generation = u32::from(word & GENERATION_BITS).checked_sub(1)?;
+        Some((generation, word & DEAD != 0))
+    }
+
     /// Whether the ref in this slot has been released.
     #[inline]
     pub(crate) fn is_dead(&self) -> bool {

@@ -221,10 +221,13 @@ impl AliasTable {
             let Some(slot) = self.targets.get(index) else {
                 continue;
             };
-            let Some(generation) = slot.generation() else {
+            // One load: a ref seen live after the guard was taken is not
+            // reused under it (two loads could pair an old generation with
+            // a newer ref's liveness).
+            let Some((generation, dead)) = slot.generation_and_death() else {
                 continue; // reserved, not registered (yet)
             };
-            if slot.is_dead() {
+            if dead {
                 continue; // released
             }
             let r = ObjRef::new(index, generation);
