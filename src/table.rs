@@ -145,8 +145,9 @@ impl AliasTableBuilder {
     /// back into the table (to `decref` the refs a freed object contained,
     /// say). If it panics, the panic reaches the call that released the
     /// ref, and the refs that this release would have released in turn
-    /// stay alive; in the release of a cycle, the members not reported yet
-    /// are released without a report.
+    /// stay alive; the released ref's slot (and its list's) is not reused;
+    /// in the release of a cycle, the members not reported yet are released
+    /// without a report.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -344,9 +345,8 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn len(&self) -> usize {
-        // Released first: a ref released after that read and registered
-        // before the next is counted as live, never the other way round
-        // (so the difference cannot underflow, counts being monotonic).
+        // The counts are statistics, read with Relaxed loads: while calls
+        // run, the difference may be off for a moment (never below zero).
         let released = self.indexes.released();
         self.indexes.registered().saturating_sub(released)
     }
