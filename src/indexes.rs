@@ -517,24 +517,23 @@ impl Indexes {
 
     /// Refs released so far (see [`registered`](Self::registered)).
     pub(crate) fn released(&self) -> usize {
-        // Relaxed: statistics (module docs).
-        let owned: usize = self
-            .lanes
-            .iter()
-            .map(|lane| lane.released.load(Ordering::Relaxed))
-            .sum();
-        owned + self.shared.released.load(Ordering::Relaxed)
+        self.total(|lane| &lane.released, &self.shared.released)
     }
 
     /// Registrations counted so far.
     pub(crate) fn registered(&self) -> usize {
+        self.total(|lane| &lane.registered, &self.shared.registered)
+    }
+
+    /// A count summed over the lanes and `shared`.
+    fn total(&self, of_lane: impl Fn(&Lane) -> &AtomicUsize, shared: &AtomicUsize) -> usize {
         // Relaxed: statistics (module docs).
         let owned: usize = self
             .lanes
             .iter()
-            .map(|lane| lane.registered.load(Ordering::Relaxed))
+            .map(|lane| of_lane(lane).load(Ordering::Relaxed))
             .sum();
-        owned + self.shared.registered.load(Ordering::Relaxed)
+        owned + shared.load(Ordering::Relaxed)
     }
 }
 
