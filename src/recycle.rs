@@ -82,7 +82,17 @@ static RECYCLER_IDS: UniqueIds = UniqueIds::new();
 #[cfg(not(loom))]
 type Queue = std::sync::Arc<crossbeam_queue::SegQueue<Vec<u32>>>;
 #[cfg(loom)]
-type Queue = loom::sync::Arc<loom::sync::Mutex<Vec<Vec<u32>>>>;
+type Queue = loom::sync::Arc<LoomQueue>;
+
+/// The loom build's queue of batches: a mutex, with a count beside it so
+/// that `register` finds an empty queue without taking the lock (fewer
+/// states for the models).
+#[cfg(loom)]
+#[derive(Default)]
+pub(crate) struct LoomQueue {
+    batches: loom::sync::Mutex<Vec<Vec<u32>>>,
+    queued: crate::sync::AtomicUsize,
+}
 
 /// Whether the queue may hold a batch (see `Recycler::queued`).
 #[cfg(not(loom))]
@@ -94,8 +104,8 @@ fn may_hold_a_batch(queue: &Queue) -> bool {
 }
 
 #[cfg(loom)]
-fn may_hold_a_batch(_queue: &Queue) -> bool {
-    true
+fn may_hold_a_batch(queue: &Queue) -> bool {
+    queue.queued.load(crate::sync::Ordering::SeqCst) != 0
 }
 
 /// A table's free slots, and the deferral of their reuse.
@@ -161,20 +171,31 @@ fn push(queue: &Queue, batch: Vec<u32>) {
     #[cfg(not(loom))]
     queue.push(batch);
     #[cfg(loom)]
-    queue
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(batch);
+    {
+        let mut batches = queue
+            .batches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        batches.push(batch);
+        queue.queued.fetch_add(1, crate::sync::Ordering::SeqCst);
+    }
 }
 
 fn pop(queue: &Queue) -> Option<Vec<u32>> {
     #[cfg(not(loom))]
     return queue.pop();
     #[cfg(loom)]
-    return queue
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .pop();
+    {
+        let mut batches = queue
+            .batches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let batch = batches.pop();
+        if batch.is_some() {
+            queue.queued.fetch_sub(1, crate::sync::Ordering::SeqCst);
+        }
+        batch
+    }
 }
 
 /// Makes `batch` reusable once every guard held now is dropped.
