@@ -362,8 +362,9 @@ impl AliasTable {
         Ok(u32::from(holders))
     }
 
-    /// Holds a unit of live ref `r` for the length of a call (`alias`,
-    /// `add_canonical`, `incref`): while it is held, `r` is not released and
+    /// Holds a unit of live ref `r` for the length of a call (`alias` of
+    /// its target, and of its alias on a repeat; `incref`; `decref`):
+    /// while it is held, `r` is not released and
     /// its slot not reused. The unit is added first and `r` checked again
     /// after: a unit that landed on a newer ref in the same slot is given
     /// back (that ref could not be released in between, since the unit
