@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{assert_refused, registered_refs, snapshot};
@@ -266,34 +267,74 @@ fn a_million_ref_chain_is_released_without_deep_recursion() {
 /// Races `alias(a, b)` against `alias(b, a)` on fresh refs until both take
 /// effect (a cycle), which needs the two calls to overlap. Returns the
 /// cycle's refs, each still held once, and `w -> a` (held) leading into it.
-/// Rounds that did not close the cycle are released and checked.
+/// Pairs that did not close a cycle, and extra cycles, are released and
+/// checked.
+///
+/// The two threads meet before every pair by spinning on a shared count:
+/// a blocking barrier's wake-up takes longer than a call, so the calls
+/// after it almost never overlapped on a loaded machine.
 fn racing_cycle(table: &AliasTable, events: &Mutex<Vec<Released>>) -> [ObjRef; 3] {
-    for _ in 0..100_000 {
-        let [a, b, w] = [(); 3].map(|()| table.register().unwrap());
-        table.alias(w, a).unwrap();
-        let barrier = std::sync::Barrier::new(2);
-        let (ab, ba) = std::thread::scope(|s| {
-            let other = s.spawn(|| {
-                barrier.wait();
-                table.alias(b, a)
+    const PAIRS: usize = 256;
+    for _ in 0..2_000 {
+        let pairs: Vec<[ObjRef; 3]> = (0..PAIRS)
+            .map(|_| {
+                let [a, b, w] = [(); 3].map(|()| table.register().unwrap());
+                table.alias(w, a).unwrap();
+                [a, b, w]
+            })
+            .collect();
+        let arrived = AtomicUsize::new(0);
+        let meet = |pair: usize| {
+            arrived.fetch_add(1, Ordering::SeqCst);
+            let mut spins = 0u32;
+            while arrived.load(Ordering::SeqCst) < 2 * (pair + 1) {
+                spins += 1;
+                if spins.is_multiple_of(1024) {
+                    std::thread::yield_now(); // the other thread lost its core
+                }
+                std::hint::spin_loop();
+            }
+        };
+        let race = |call: fn(&AliasTable, ObjRef, ObjRef) -> Result<(), AliasError>| {
+            let calls = pairs.iter().enumerate().map(|(i, &[a, b, _])| {
+                meet(i);
+                call(table, a, b)
             });
-            barrier.wait();
-            (table.alias(a, b), other.join().unwrap())
+            calls.collect::<Vec<_>>()
+        };
+        let (forward, backward) = std::thread::scope(|s| {
+            let other = s.spawn(|| race(|table, a, b| table.alias(b, a)));
+            (race(|table, a, b| table.alias(a, b)), other.join().unwrap())
         });
-        if table.target(a) == Ok(Some(b)) && table.target(b) == Ok(Some(a)) {
-            assert!(ab.is_err() || ba.is_err(), "a cycle closed unnoticed");
-            return [a, b, w];
+        let mut cycle = None;
+        for ((&[a, b, w], ab), ba) in pairs.iter().zip(forward).zip(backward) {
+            if table.target(a) == Ok(Some(b)) && table.target(b) == Ok(Some(a)) {
+                assert!(ab.is_err() || ba.is_err(), "a cycle closed unnoticed");
+                if cycle.is_none() {
+                    cycle = Some([a, b, w]);
+                    continue;
+                }
+                for r in [a, b, w] {
+                    table.decref(r).unwrap();
+                }
+                assert_eq!(take(events).len(), 3);
+                continue;
+            }
+            // One call was refused: a chain w -> a -> b or w -> a <- b,
+            // whose root is still pending. Let go of it all, then store
+            // the root.
+            assert!(ab.is_ok() != ba.is_ok(), "{ab:?} {ba:?}");
+            let root = if ab.is_ok() { b } else { a };
+            for r in [a, b, w] {
+                table.decref(r).unwrap();
+            }
+            assert_eq!(take(events).len(), 2);
+            table.add_canonical(root).unwrap();
+            assert_eq!(take(events), [object(root)]);
         }
-        // One call was refused: a chain w -> a -> b or w -> a <- b, whose
-        // root is still pending. Let go of it all, then store the root.
-        assert!(ab.is_ok() != ba.is_ok(), "{ab:?} {ba:?}");
-        let root = if ab.is_ok() { b } else { a };
-        for r in [a, b, w] {
-            table.decref(r).unwrap();
+        if let Some(cycle) = cycle {
+            return cycle;
         }
-        assert_eq!(take(events).len(), 2);
-        table.add_canonical(root).unwrap();
-        assert_eq!(take(events), [object(root)]);
     }
     panic!("racing calls never closed a cycle");
 }
