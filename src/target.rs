@@ -536,11 +536,17 @@ impl TargetSlot {
     #[inline]
     pub(crate) fn mark_dead(&self, generation: u32) {
         // Release: pairs with the Acquire of `registration`, so a call that
-        // sees the ref dead also sees what the releaser did before.
+        // sees the ref dead also sees what the releaser did before. A word
+        // already marked is left unwritten: no store to a line other
+        // threads read, and none racing the slot's reuse (loom's partial
+        // modification order would let the reusing thread read such a
+        // store back after its own publication, which no real execution
+        // can: this RMW read the word before that publication).
         let _ = self
             .generation
             .fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
-                (u32::from(word & GENERATION_BITS) == generation + 1).then_some(word | DEAD)
+                (u32::from(word & GENERATION_BITS) == generation + 1 && word & DEAD == 0)
+                    .then_some(word | DEAD)
             });
     }
 

@@ -13,6 +13,11 @@
 //!   `try_resolve(g)` walks under a guard; the other thread releases both,
 //!   registers two refs (reusing their slots if free) and builds
 //!   `new_g -> new_f` with `new_f` canonical.
+//! * `stale_alias_racing_reuse`: `alias(a, t)` finds `a` open, while the
+//!   other thread stores `a`, releases it, registers a ref (reusing `a`'s
+//!   slot if free) and aliases `t` to it: the walk from `t` may meet `a`'s
+//!   slot holding the new ref, which must not read as `alias(a, t)`
+//!   closing a cycle (`a` is stale, or the call took effect first).
 
 #![cfg(loom)]
 
@@ -103,5 +108,44 @@ fn stale_walk_racing_reuse() {
             "{answer:?}"
         );
         assert_eq!(table.len(), 2);
+    });
+}
+
+#[test]
+fn stale_alias_racing_reuse() {
+    model_in_orders("stale_alias_racing_reuse", 3, |order| {
+        let (table, [a, t]) = table_with::<2>();
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || Some(table.alias(a, t)))
+            },
+            {
+                let table: Arc<AliasTable> = table.clone();
+                task(move || {
+                    // Refused if the other call committed first.
+                    if table.add_canonical(a).is_ok() {
+                        table.decref(a).unwrap(); // released: stored, unheld
+                        let new = register_noting_reuse(&table, &[a]);
+                        assert_eq!(table.holders(new), Ok(1));
+                        table.alias(t, new).unwrap();
+                    }
+                    None
+                })
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        let answer = results[0].expect("the alias call's answer");
+        assert!(
+            answer.is_ok()
+                || answer == Err(AliasError::StaleRef(a))
+                || answer == Err(AliasError::AlreadyCanonical(a)),
+            "alias({a}, {t}) = {answer:?}"
+        );
+        if answer.is_ok() {
+            assert_eq!(table.target(a), Ok(Some(t)));
+        } else {
+            assert_eq!(table.target(a), Err(AliasError::StaleRef(a)));
+        }
     });
 }

@@ -145,11 +145,20 @@ impl AliasTable {
         // Step 2: refuse a cycle that is already visible. `a` is open, so
         // a path that reaches it ends there and no jump can lead past it.
         let walked = self.walk(t, Some(a), Follow::Jumps, None);
-        let end = match walked.end {
-            WalkEnd::Stopped => return Outcome::NotCommitted(Err(AliasError::Cycle(alias))),
-            WalkEnd::Cycle => return Outcome::NotCommitted(Err(AliasError::Cycle(target))),
-            end => end,
+        let refused = match walked.end {
+            WalkEnd::Stopped => Some(AliasError::Cycle(alias)),
+            WalkEnd::Cycle => Some(AliasError::Cycle(target)),
+            _ => None,
         };
+        if let Some(error) = refused {
+            // `alias` was open when the call began, but a racing call may
+            // have completed and released it and its slot taken a newer
+            // ref, which the walk met: the answer is `alias`'s only if its
+            // generation is unchanged now (generations only grow, so then
+            // the slot held `alias` throughout the walk).
+            return Outcome::NotCommitted(self.slot(alias).and(Err(error)));
+        }
+        let end = walked.end;
         // Keep later pre-checks through `t` short.
         compress(|i| self.slot_at(i), t, walked);
 
