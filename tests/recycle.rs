@@ -36,17 +36,28 @@ fn released_slots_are_reused_with_the_next_generation() {
     let old_indexes: HashSet<u32> = old.iter().map(|r| r.index()).collect();
     assert!(reused.iter().any(|r| old_indexes.contains(&r.index())));
     // Old refs of reused slots are stale, never the new ref's answers.
-    let fresh = table.register().unwrap();
-    if fresh.generation() > 0 {
-        let stale = ObjRef::new(fresh.index(), fresh.generation() - 1);
-        assert_eq!(table.resolve(stale), Err(AliasError::StaleRef(stale)));
-        assert_eq!(table.holders(stale), Err(AliasError::StaleRef(stale)));
-        assert_eq!(table.incref(stale), Err(AliasError::StaleRef(stale)));
-        assert_eq!(table.holders(fresh), Ok(1));
-        assert_eq!(table.target(fresh), Ok(None));
-        let next = ObjRef::new(fresh.index(), fresh.generation() + 1);
-        assert_eq!(table.holders(next), Err(AliasError::UnknownRef(next)));
-    }
+    // A live ref in a reused slot: churn until `register` hands one out.
+    let fresh = (0..100)
+        .find_map(|_| {
+            let r = table.register().unwrap();
+            if r.generation() > 0 {
+                return Some(r);
+            }
+            table.add_canonical(r).unwrap();
+            table.decref(r).unwrap();
+            churn_round(&table, 1000);
+            None
+        })
+        .expect("register never reused a slot");
+    let stale = ObjRef::new(fresh.index(), fresh.generation() - 1);
+    assert_eq!(table.resolve(stale), Err(AliasError::StaleRef(stale)));
+    assert_eq!(table.holders(stale), Err(AliasError::StaleRef(stale)));
+    assert_eq!(table.incref(stale), Err(AliasError::StaleRef(stale)));
+    assert_eq!(table.decref(stale), Err(AliasError::StaleRef(stale)));
+    assert_eq!(table.holders(fresh), Ok(1));
+    assert_eq!(table.target(fresh), Ok(None));
+    let next = ObjRef::new(fresh.index(), fresh.generation() + 1);
+    assert_eq!(table.holders(next), Err(AliasError::UnknownRef(next)));
     for r in old {
         assert_eq!(table.try_resolve(r), Err(AliasError::StaleRef(r)));
     }
