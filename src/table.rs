@@ -397,8 +397,14 @@ impl AliasTable {
             .targets
             .get(r.index())
             .ok_or(AliasError::UnknownRef(r))?;
+        Self::check_live(slot, r).map(|()| slot)
+    }
+
+    /// Whether `slot`, the slot of `r`'s index, holds `r` live now.
+    #[inline]
+    pub(crate) fn check_live(slot: &TargetSlot, r: ObjRef) -> Result<(), AliasError> {
         match slot.registration(r.generation()) {
-            Registration::Live => Ok(slot),
+            Registration::Live => Ok(()),
             Registration::Dead => Err(AliasError::StaleRef(r)),
             Registration::Unknown => Err(AliasError::UnknownRef(r)),
         }

@@ -97,7 +97,7 @@ impl AliasTable {
     /// ```
     pub fn alias(&self, alias: ObjRef, target: ObjRef) -> Result<(), AliasError> {
         let alias_slot = self.slot(alias)?;
-        self.slot(target)?;
+        let target_slot = self.slot(target)?;
         if alias == target {
             return Err(AliasError::SelfAlias(alias));
         }
@@ -110,7 +110,7 @@ impl AliasTable {
         // between the commit and the pin. `alias` needs no unit: the commit
         // CAS fails on a newer ref in its slot (the open word's tag), and
         // once committed it is pending until this call settles it.
-        self.hold(target)?;
+        self.hold_checked(target_slot, target)?;
         match self.alias_open(alias, target) {
             Outcome::Committed(result) => {
                 // The edge took effect: `alias` is no longer pending, and

@@ -101,7 +101,7 @@
 
 use crate::recycle::ReadGuard;
 use crate::sync::{AtomicU16, AtomicU32, MutexGuard, Ordering};
-use crate::target::Edge;
+use crate::target::{Edge, TargetSlot};
 use crate::{AliasError, AliasTable, ObjRef};
 
 /// A release, as told to the handler set with
@@ -372,7 +372,12 @@ impl AliasTable {
     pub(crate) fn hold(&self, r: ObjRef) -> Result<(), AliasError> {
         // Checked before too: the life word of a slot never registered is
         // not a ref's, and `register` writes it with a plain store.
-        let slot = self.slot(r)?;
+        self.hold_checked(self.slot(r)?, r)
+    }
+
+    /// [`hold`](Self::hold) for a caller that has just checked `r` live
+    /// and passes its slot.
+    pub(crate) fn hold_checked(&self, slot: &TargetSlot, r: ObjRef) -> Result<(), AliasError> {
         self.change_life(r.index(), Step::Add)
             .map_err(|refused| match refused {
                 Refused::Released => {
@@ -383,7 +388,7 @@ impl AliasTable {
                 }
                 Refused::Full => AliasError::TooManyHolders(r),
             })?;
-        if let Err(error) = self.slot(r) {
+        if let Err(error) = Self::check_live(slot, r) {
             self.sub_life(r.index());
             return Err(error);
         }
