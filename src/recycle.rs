@@ -69,7 +69,7 @@
 
 use std::cell::RefCell;
 
-use crate::sync::{thread_local, UniqueIds};
+use crate::sync::{thread_local, AtomicBool, Ordering, UniqueIds};
 
 /// Slots per batch of freed or reusable slots.
 pub(crate) const BATCH: usize = if cfg!(loom) { 1 } else { 64 };
@@ -112,6 +112,9 @@ fn may_hold_a_batch(queue: &Queue) -> bool {
 pub(crate) struct Recycler {
     id: u64,
     queue: Queue,
+    /// Whether any slot was ever freed: until then `take` has nothing to
+    /// look for, and a table that only grows skips its thread-local lookup.
+    freed_any: AtomicBool,
     #[cfg(loom)]
     stand_in: StandIn,
 }
@@ -233,6 +236,7 @@ impl Recycler {
         Recycler {
             id: RECYCLER_IDS.next(),
             queue: Queue::new(Default::default()),
+            freed_any: AtomicBool::new(false),
             #[cfg(loom)]
             stand_in: StandIn::default(),
         }
@@ -258,6 +262,12 @@ impl Recycler {
     /// becomes reusable once every guard held now, `guard` included, is
     /// dropped.
     pub(crate) fn free(&self, guard: &ReadGuard<'_>, index: u32) {
+        // Relaxed: only a hint for `take`. A `take` that still reads
+        // `false` takes a fresh index instead, which is correct; the batch
+        // this slot joins is published through the queue, not this flag.
+        if !self.freed_any.load(Ordering::Relaxed) {
+            self.freed_any.store(true, Ordering::Relaxed);
+        }
         let full = self.with_local(|local| {
             local.freed.push(index);
             (local.freed.len() >= BATCH).then(|| std::mem::take(&mut local.freed))
@@ -272,6 +282,10 @@ impl Recycler {
 
     /// A reusable slot for `register`, if any.
     pub(crate) fn take(&self) -> Option<u32> {
+        // Relaxed: see `free`.
+        if !self.freed_any.load(Ordering::Relaxed) {
+            return None;
+        }
         self.with_local(|local| {
             if local.reusable.is_empty() {
                 if !may_hold_a_batch(&self.queue) {
