@@ -19,6 +19,13 @@
 //!   cycle was visible, or its target already released by the other
 //!   thread) and the chain's root is pending until the main thread stores
 //!   it, and then everything is released.
+//! * `try_resolve_racing_release_and_completion` and
+//!   `resolve_racing_release_and_completion`: `r` open; one thread
+//!   resolves `r` while the other aliases `r -> t`, lets go of both (`r`
+//!   dies at once unless the resolver holds a unit of it; `t` lives on,
+//!   pending) and only then stores `t`, which releases it. A resolver must
+//!   not answer with `t` if `r` died before `t` was stored: the answer
+//!   would be a released ref, read through slots freed under the walk.
 //!
 //! Each model runs in both spawn orders (see the crate docs).
 
@@ -245,5 +252,68 @@ fn release_racing_a_cycles_closing() {
             );
         }
         assert_eq!(table.len(), 0);
+    });
+}
+
+/// The shared body of the two resolver models: `resolve` is `try_resolve`
+/// or `resolve`, its answer mapped to `Option`.
+fn resolver_racing_release_and_completion(
+    name: &str,
+    resolve: fn(&AliasTable, ObjRef) -> Result<Option<ObjRef>, AliasError>,
+) {
+    model_in_orders(name, 3, move |order| {
+        let (table, [r, t], log) = recording::<2>();
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || Some((resolve(&table, r), false)))
+            },
+            {
+                let table = table.clone();
+                task(move || {
+                    table.alias(r, t).unwrap();
+                    table.decref(r).unwrap();
+                    table.decref(t).unwrap(); // pending: lives until stored
+                    let dead_first = table.holders(r) == Err(AliasError::StaleRef(r));
+                    table.add_canonical(t).unwrap();
+                    Some((Ok(None), dead_first))
+                })
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        let (answer, _) = results[0].expect("the resolver's answer");
+        let (_, dead_first) = results[1].expect("the other thread's report");
+        // Before `r` died: `None` (open) or `t`; after: `StaleRef`.
+        let allowed = [Ok(None), Ok(Some(t)), Err(AliasError::StaleRef(r))];
+        assert!(allowed.contains(&answer), "{answer:?}");
+        if dead_first {
+            assert_ne!(answer, Ok(Some(t)), "r died before t was stored");
+        }
+        assert_eq!(table.len(), 0, "everything released");
+        assert_eq!(
+            events(&log),
+            [
+                Released::Alias {
+                    alias: r,
+                    target: t
+                },
+                Released::Object { canonical: t }
+            ]
+        );
+    });
+}
+
+#[test]
+fn try_resolve_racing_release_and_completion() {
+    resolver_racing_release_and_completion(
+        "try_resolve_racing_release_and_completion",
+        AliasTable::try_resolve,
+    );
+}
+
+#[test]
+fn resolve_racing_release_and_completion() {
+    resolver_racing_release_and_completion("resolve_racing_release_and_completion", |table, r| {
+        table.resolve(r).map(Some)
     });
 }

@@ -18,6 +18,10 @@
 //!   slot if free) and aliases `t` to it: the walk from `t` may meet `a`'s
 //!   slot holding the new ref, which must not read as `alias(a, t)`
 //!   closing a cycle (`a` is stale, or the call took effect first).
+//! * `repeat_racing_the_targets_reuse`: `alias(a, t)` (`t` canonical)
+//!   races `t`'s release, a `register` that may reuse `t`'s slot, and
+//!   `alias(a, new)`: if `a` ends up aliasing the newer ref in `t`'s slot,
+//!   the call about `t` must not read that edge as its own repeat.
 
 #![cfg(loom)]
 
@@ -146,6 +150,42 @@ fn stale_alias_racing_reuse() {
             assert_eq!(table.target(a), Ok(Some(t)));
         } else {
             assert_eq!(table.target(a), Err(AliasError::StaleRef(a)));
+        }
+    });
+}
+
+#[test]
+fn repeat_racing_the_targets_reuse() {
+    model_in_orders("repeat_racing_the_targets_reuse", 3, |order| {
+        let (table, [a, t]) = table_with::<2>();
+        table.add_canonical(t).unwrap();
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || Some(table.alias(a, t)))
+            },
+            {
+                let table: Arc<AliasTable> = table.clone();
+                task(move || {
+                    table.decref(t).unwrap(); // released, unless `a` pins it
+                    let new = register_noting_reuse(&table, &[t]);
+                    table.add_canonical(new).unwrap();
+                    let _ = table.alias(a, new); // refused if `a -> t` won
+                    None
+                })
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        let answer = results[0].expect("the alias call's answer");
+        match answer {
+            Ok(()) => assert_eq!(table.target(a), Ok(Some(t)), "alias({a}, {t}) = Ok"),
+            Err(AliasError::StaleRef(x)) => assert_eq!(x, t),
+            Err(AliasError::AlreadyAliased { alias, existing }) => {
+                assert_eq!(alias, a);
+                assert_ne!(existing, t);
+                assert_eq!(table.target(a), Ok(Some(existing)));
+            }
+            other => panic!("alias({a}, {t}) = {other:?}"),
         }
     });
 }

@@ -132,6 +132,13 @@ impl AliasTable {
         self.hold(alias)?;
         let alias_slot = self.slot_at(alias.index());
         let result = self.alias_already_set(alias, alias_slot, target, alias_slot.edge());
+        // `target` was checked live when the call began, not since: if it
+        // was released meanwhile, the call is about a stale ref. (An edge
+        // to `target` itself keeps it alive: `alias` is held and pins it.)
+        let result = match result {
+            Err(error) => self.slot(target).and(Err(error)),
+            ok => ok,
+        };
         self.sub_life(alias.index());
         result
     }
@@ -201,6 +208,14 @@ impl AliasTable {
         set: Edge,
     ) -> Result<(), AliasError> {
         match set {
+            // The same slot, but a newer ref in it: `target` was released
+            // and its slot reused since the call began (`existing`, which
+            // the held `alias` pins, is the ref the slot holds now).
+            Edge::Alias(existing)
+                if existing == target.index() && self.ref_at(existing) != target =>
+            {
+                Err(AliasError::StaleRef(target))
+            }
             // Step 5: a repeat (or a twin racing us) that took effect.
             Edge::Alias(existing) if existing == target.index() => {
                 if !alias_slot.is_listed() {

@@ -369,6 +369,10 @@ impl AliasTable {
     /// after: a unit that landed on a newer ref in the same slot is given
     /// back (that ref could not be released in between, since the unit
     /// kept it alive, so the unit goes back to the ref it was added to).
+    /// Giving it back releases that ref if everything else let go
+    /// meanwhile: the one trace a stale call can leave, stated in the
+    /// README. Keeping it out would take a generation in the life word
+    /// (no room beside a 29-bit count) or an epoch pin per call.
     pub(crate) fn hold(&self, r: ObjRef) -> Result<(), AliasError> {
         // Checked before too: the life word of a slot never registered is
         // not a ref's, and `register` writes it with a plain store.

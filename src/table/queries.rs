@@ -53,11 +53,15 @@ impl AliasTable {
         // Checked under the guard: `r`'s slot and its target's (which `r`
         // pins while live) are not reused before it drops (see `recycle`).
         let _guard = self.recycler.pin();
-        Ok(match self.slot(r)?.edge() {
+        let target = match self.slot(r)?.edge() {
             Edge::Alias(target) => Some(self.ref_at(target)),
             Edge::Canonical => Some(r),
             Edge::Open { .. } => None,
-        })
+        };
+        // Checked again: the edge may have been set after `r`'s check and
+        // `r` released since (a seqlock read).
+        self.slot(r)?;
+        Ok(target)
     }
 
     /// The refs whose direct target is `r`, in index order.
@@ -89,6 +93,8 @@ impl AliasTable {
             r.index(),
             |index, generation| aliases.push(ObjRef::new(index, generation)),
         );
+        // Checked again: the list is `r`'s if `r` is still live.
+        self.slot(r)?;
         aliases.sort_unstable_by_key(|alias| alias.index());
         Ok(aliases)
     }
@@ -179,6 +185,10 @@ impl AliasTable {
         let mut equivalent = Vec::with_capacity(members.len() + 1);
         equivalent.push(self.ref_at(root));
         equivalent.extend(members);
+        // Checked again: `r` live now was live throughout, pinning its path
+        // and root, and the other members were read live; had `r` died
+        // meanwhile, its tree might have been released under the search.
+        self.slot(r)?;
         Ok(equivalent)
     }
 

@@ -45,6 +45,12 @@ impl AliasTable {
         let _guard = self.recycler.pin();
         self.slot(r)?;
         let walked = self.walk(r.index(), None, Follow::Jumps, None);
+        // Checked again: `r` may have died during the walk and its path
+        // been completed after, by a ref released since. Live now, it was
+        // live throughout (generations only grow), pinning the path the
+        // walk read (a seqlock read; the walk's loads are Acquire, so this
+        // one stays after them).
+        self.slot(r)?;
         compress(|i| self.slot_at(i), r.index(), walked);
         match walked.end {
             WalkEnd::Canonical(c) => Ok(Some(ObjRef::new(c.index, c.generation))),
@@ -163,11 +169,18 @@ impl AliasTable {
             if let Err(error) = self.slot(r) {
                 break Err(error);
             }
+            // From the open end slept on (still held, so not reused) or
+            // from `r`.
+            let walked = self.walk(from, None, Follow::Jumps, deadline);
+            // Checked again, as in `try_resolve`: `r` live now was live
+            // throughout the walk, so the path it read is `r`'s.
+            if let Err(error) = self.slot(r) {
+                break Err(error);
+            }
             if let Some(open_end) = held.take() {
                 // `r` is live, so the path through `from` is too.
                 self.sub_life(open_end);
             }
-            let walked = self.walk(from, None, Follow::Jumps, deadline);
             match walked.end {
                 WalkEnd::Canonical(canonical) => {
                     compress_to_canonical(|i| self.slot_at(i), r.index(), canonical);
