@@ -26,6 +26,10 @@
 //!   pending) and only then stores `t`, which releases it. A resolver must
 //!   not answer with `t` if `r` died before `t` was stored: the answer
 //!   would be a released ref, read through slots freed under the walk.
+//! * `equivalent_of_a_ref_released_before_a_cycle`: `r -> e`, `e` and
+//!   `x` open; `decref(r)` (releasing `r`) then `alias(e, x)`, racing
+//!   `alias(x, e)` and `equivalent(r)`. The cycle `e <-> x` can only close
+//!   after `r` died, so `equivalent(r)` must not answer `Cycle(r)`.
 //!
 //! Each model runs in both spawn orders (see the crate docs).
 
@@ -315,5 +319,40 @@ fn try_resolve_racing_release_and_completion() {
 fn resolve_racing_release_and_completion() {
     resolver_racing_release_and_completion("resolve_racing_release_and_completion", |table, r| {
         table.resolve(r).map(Some)
+    });
+}
+
+#[test]
+fn equivalent_of_a_ref_released_before_a_cycle() {
+    model_in_orders("equivalent_of_a_ref_released_before_a_cycle", 2, |order| {
+        let (table, [r, e, x], _log) = recording::<3>();
+        table.alias(r, e).unwrap();
+        let tasks = vec![
+            {
+                let table = table.clone();
+                task(move || Some(table.equivalent(r).map(|_| ())))
+            },
+            {
+                let table = table.clone();
+                task(move || {
+                    table.decref(r).unwrap(); // released: stored, unheld
+                    let _ = table.alias(e, x);
+                    None
+                })
+            },
+            {
+                let table = table.clone();
+                task(move || {
+                    let _ = table.alias(x, e);
+                    None
+                })
+            },
+        ];
+        let results = join_all(spawn_all(order, tasks));
+        let answer = results[0].expect("the answer of equivalent");
+        assert!(
+            answer.is_ok() || answer == Err(AliasError::StaleRef(r)),
+            "equivalent({r}) = {answer:?}"
+        );
     });
 }

@@ -136,10 +136,14 @@ impl AliasTable {
         let _guard = self.recycler.pin();
         self.slot(r)?;
         let walked = self.walk(r.index(), None, Follow::Jumps, None);
+        // Every answer is `r`'s only if `r` is still live after what it
+        // was read from (a seqlock read): a ref that died mid-call may
+        // have had a cycle closed beyond its path since.
+        let cycle = || self.slot(r).err().unwrap_or(AliasError::Cycle(r));
         let root = match walked.end {
             WalkEnd::Canonical(root) => root.index,
             WalkEnd::Open(root) => root,
-            WalkEnd::Cycle => return Err(AliasError::Cycle(r)),
+            WalkEnd::Cycle => return Err(cycle()),
             WalkEnd::Stopped | WalkEnd::TimedOut(_) => {
                 unreachable!("walk without a stop or deadline")
             }
@@ -164,14 +168,14 @@ impl AliasTable {
         }
         let mut gathering = Gathering::new(root, &path);
         self.gather(root, &mut gathering)
-            .map_err(|_| AliasError::Cycle(r))?;
+            .map_err(|ClosedCycle| cycle())?;
         // A path ref not reached from above is not listed yet: its subtree
         // hangs from it alone, so gather it from there.
         for position in (0..path.len()).rev() {
             if !gathering.reached[position] {
                 gathering.reach(self.ref_at(path[position]));
                 self.gather(path[position], &mut gathering)
-                    .map_err(|_| AliasError::Cycle(r))?;
+                    .map_err(|ClosedCycle| cycle())?;
             }
         }
         let mut members = gathering.members;
