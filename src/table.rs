@@ -400,6 +400,25 @@ impl AliasTable {
         Self::check_live(slot, r).map(|()| slot)
     }
 
+    /// A seqlock read of live ref `r` (see `recycle`): `r` is checked
+    /// live, `read` runs on its slot, and `r` is checked again, so that
+    /// what `read` returned is `r`'s: live after, it was live throughout
+    /// (generations only grow). `read`'s loads are Acquire, which keeps
+    /// the second check after them. A caller that reads other refs' rows
+    /// through `r` (its path, its list) holds a guard, so that none of
+    /// them is reused under it while `r` lives.
+    #[inline]
+    pub(crate) fn read_live<T>(
+        &self,
+        r: ObjRef,
+        read: impl FnOnce(&TargetSlot) -> T,
+    ) -> Result<T, AliasError> {
+        let slot = self.slot(r)?;
+        let value = read(slot);
+        Self::check_live(slot, r)?;
+        Ok(value)
+    }
+
     /// Whether `slot`, the slot of `r`'s index, holds `r` live now.
     #[inline]
     pub(crate) fn check_live(slot: &TargetSlot, r: ObjRef) -> Result<(), AliasError> {

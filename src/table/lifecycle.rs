@@ -354,11 +354,10 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn holders(&self, r: ObjRef) -> Result<u32, AliasError> {
-        self.slot(r)?;
-        // Acquire: pairs with the holder RMWs, and keeps the check below
-        // after the read (a seqlock read, see `recycle`).
-        let holders = self.holder_slot(r.index()).0.load(Ordering::Acquire);
-        self.slot(r)?;
+        // Acquire: pairs with the holder RMWs, and keeps `read_live`'s
+        // second check after the read.
+        let holders =
+            self.read_live(r, |_| self.holder_slot(r.index()).0.load(Ordering::Acquire))?;
         Ok(u32::from(holders))
     }
 

@@ -24,11 +24,7 @@ impl AliasTable {
     /// # Ok::<(), halo_alias::AliasError>(())
     /// ```
     pub fn is_canonical(&self, r: ObjRef) -> Result<bool, AliasError> {
-        let canonical = self.slot(r)?.edge() == Edge::Canonical;
-        // Checked again: the edge read was `r`'s if `r` is still live (a
-        // seqlock read, see `recycle`).
-        self.slot(r)?;
-        Ok(canonical)
+        self.read_live(r, |slot| slot.edge() == Edge::Canonical)
     }
 
     /// `r`'s direct edge: its target, itself if canonical, `None` if unknown.
@@ -53,15 +49,11 @@ impl AliasTable {
         // Checked under the guard: `r`'s slot and its target's (which `r`
         // pins while live) are not reused before it drops (see `recycle`).
         let _guard = self.recycler.pin();
-        let target = match self.slot(r)?.edge() {
+        self.read_live(r, |slot| match slot.edge() {
             Edge::Alias(target) => Some(self.ref_at(target)),
             Edge::Canonical => Some(r),
             Edge::Open { .. } => None,
-        };
-        // Checked again: the edge may have been set after `r`'s check and
-        // `r` released since (a seqlock read).
-        self.slot(r)?;
-        Ok(target)
+        })
     }
 
     /// The refs whose direct target is `r`, in index order.
@@ -86,15 +78,15 @@ impl AliasTable {
         // The guard keeps every node of the list from being reused while
         // the list is read (see `recycle`).
         let _guard = self.recycler.pin();
-        self.slot(r)?;
-        let mut aliases = Vec::new();
-        self.reverse.for_each_alias(
-            |i| self.slot_at(i),
-            r.index(),
-            |index, generation| aliases.push(ObjRef::new(index, generation)),
-        );
-        // Checked again: the list is `r`'s if `r` is still live.
-        self.slot(r)?;
+        let mut aliases = self.read_live(r, |_| {
+            let mut aliases = Vec::new();
+            self.reverse.for_each_alias(
+                |i| self.slot_at(i),
+                r.index(),
+                |index, generation| aliases.push(ObjRef::new(index, generation)),
+            );
+            aliases
+        })?;
         aliases.sort_unstable_by_key(|alias| alias.index());
         Ok(aliases)
     }

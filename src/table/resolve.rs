@@ -43,14 +43,10 @@ impl AliasTable {
         // Checked under the guard: `r`'s slot, and its path while `r` is
         // live, are not reused before the guard drops (see `recycle`).
         let _guard = self.recycler.pin();
-        self.slot(r)?;
-        let walked = self.walk(r.index(), None, Follow::Jumps, None);
-        // Checked again: `r` may have died during the walk and its path
-        // been completed after, by a ref released since. Live now, it was
-        // live throughout (generations only grow), pinning the path the
-        // walk read (a seqlock read; the walk's loads are Acquire, so this
-        // one stays after them).
-        self.slot(r)?;
+        // `r` may die during the walk and its path be completed after, by
+        // a ref released since: the answer is `r`'s only if `r` is still
+        // live after the walk.
+        let walked = self.read_live(r, |_| self.walk(r.index(), None, Follow::Jumps, None))?;
         compress(|i| self.slot_at(i), r.index(), walked);
         match walked.end {
             WalkEnd::Canonical(c) => Ok(Some(ObjRef::new(c.index, c.generation))),
