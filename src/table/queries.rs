@@ -126,12 +126,17 @@ impl AliasTable {
         // The guard keeps every slot the search reads from being reused
         // under it (see `recycle`).
         let _guard = self.recycler.pin();
-        self.slot(r)?;
+        let slot = self.slot(r)?;
         let walked = self.walk(r.index(), None, Follow::Jumps, None);
         // Every answer is `r`'s only if `r` is still live after what it
-        // was read from (a seqlock read): a ref that died mid-call may
-        // have had a cycle closed beyond its path since.
-        let cycle = || self.slot(r).err().unwrap_or(AliasError::Cycle(r));
+        // was read from (as in `read_live`, whose one read this search
+        // does not fit): a ref that died mid-call may have had a cycle
+        // closed beyond its path since.
+        let cycle = || {
+            Self::check_live(slot, r)
+                .err()
+                .unwrap_or(AliasError::Cycle(r))
+        };
         let root = match walked.end {
             WalkEnd::Canonical(root) => root.index,
             WalkEnd::Open(root) => root,
@@ -184,7 +189,7 @@ impl AliasTable {
         // Checked again: `r` live now was live throughout, pinning its path
         // and root, and the other members were read live; had `r` died
         // meanwhile, its tree might have been released under the search.
-        self.slot(r)?;
+        Self::check_live(slot, r)?;
         Ok(equivalent)
     }
 

@@ -162,17 +162,13 @@ impl AliasTable {
             // Checked under the guard: `r`'s slot, and its path while `r`
             // is live, are not reused before the guard drops.
             let guard = self.recycler.pin();
-            if let Err(error) = self.slot(r) {
-                break Err(error);
-            }
             // From the open end slept on (still held, so not reused) or
-            // from `r`.
-            let walked = self.walk(from, None, Follow::Jumps, deadline);
-            // Checked again, as in `try_resolve`: `r` live now was live
-            // throughout the walk, so the path it read is `r`'s.
-            if let Err(error) = self.slot(r) {
-                break Err(error);
-            }
+            // from `r`; checked as in `try_resolve`.
+            let walked = match self.read_live(r, |_| self.walk(from, None, Follow::Jumps, deadline))
+            {
+                Ok(walked) => walked,
+                Err(error) => break Err(error),
+            };
             if let Some(open_end) = held.take() {
                 // `r` is live, so the path through `from` is too.
                 self.sub_life(open_end);
