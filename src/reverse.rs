@@ -28,7 +28,8 @@
 //!    meets `a`, it is in the list: done. At the link that holds `s`, CAS
 //!    it from `s` to `a`. If that CAS fails, the link changed (another
 //!    node was spliced there): re-read the same link and go on.
-//! 3. **Mark** `a` listed (its generation word's `LISTED` bit), so that a
+//! 3. **Mark** `a` listed (the `LISTED` bit of its stamp; only the call that
+//!    committed the edge marks it, see `target`), so that a
 //!    repeated `alias` call returns in O(1) instead of walking the list.
 //!
 //! Invariants, and why no interleaving breaks them:

@@ -6,8 +6,18 @@
 //! |--------------|------|------------------------------------------------------------|
 //! | `link`       | 64   | low half: the edge; high half: `next` in the target's list |
 //! | `jump`       | 32   | `0`, or `i + 1`: ref `i` lies further on this ref's path    |
-//! | `generation` | 16   | `0` until registered, then generation + 1; flags `LISTED`, `DEAD` |
+//! | `stamp`      | 32   | low half: the generation word; high half: `canon`          |
+//!
+//! The two halves of `stamp`:
+//!
+//! | half         | bits | contents                                                   |
+//! |--------------|------|------------------------------------------------------------|
+//! | generation   | 16   | `0` until registered, then generation + 1; flags `LISTED`, `DEAD` |
 //! | `canon`      | 16   | `0`, or `g + 1`: `jump` holds the canonical ref, of generation `g` |
+//!
+//! They share a word so that one load tells both whose row it is and
+//! whether the canonical is cached: `resolve`'s fast path is a seqlock read
+//! of three loads (`stamp`, `jump`, `stamp` again; see `recycle`).
 //!
 //! # The link word
 //!
@@ -73,7 +83,7 @@
 //!   reaches the same end, and on a path without a cycle it can never meet
 //!   a ref twice (so Brent's cycle check has no false alarms).
 //! * Once `canon` is non-zero, `jump` holds the canonical ref and never
-//!   changes again. Canonical writers swap `jump` and then store `canon`
+//!   changes again. Canonical writers swap `jump` and then set `canon`
 //!   (both Release); every other `jump` write is a CAS from the value its writer
 //!   read, so none can land after a canonical store unless its writer read
 //!   the canonical value itself. So a hint writer replaces only a jump
@@ -87,6 +97,11 @@
 //!   Release) then reads `jump` and gets the canonical: the one value of
 //!   `jump` from the canonical store on. So a completed alias resolves from
 //!   its own row, including the returned ref's generation.
+//! * `canon` is set only on a ref marked `LISTED`, by a CAS on `stamp`
+//!   that keeps the generation half (an alias whose listing is still in
+//!   flight just goes without the cache for now). So until `LISTED` the
+//!   `alias` call that set the edge is the only writer of `stamp`, and its
+//!   `mark_listed` may be a plain store.
 //!
 //! # The generation word
 //!
@@ -103,10 +118,11 @@
 //!   never on a newer ref in the slot.
 //!
 //! A `register` that publishes the slot is its only writer until the ref's
-//! edge is set; afterwards the flags are set with `fetch_or`, which leaves
-//! the other flag and the generation alone.
+//! edge is set, and the `alias` call that set it until it marks the ref
+//! listed; afterwards `DEAD` and `canon` are set by CAS, which leaves the
+//! rest of the word alone.
 
-use crate::sync::{AtomicU16, AtomicU32, AtomicU64, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// The largest index a table hands out (`u32::MAX - 3`): the edge needs
 /// three values besides `i + 3`.
@@ -125,9 +141,11 @@ const UNLISTED: u32 = 0;
 const END: u32 = 1;
 const NODE_BASE: u32 = 2;
 
-const LISTED: u16 = 1 << 15;
-const DEAD: u16 = 1 << 14;
-const GENERATION_BITS: u16 = DEAD - 1;
+const LISTED: u32 = 1 << 15;
+const DEAD: u32 = 1 << 14;
+const GENERATION_BITS: u32 = DEAD - 1;
+/// Where `canon` starts in the stamp word.
+const CANON_SHIFT: u32 = 16;
 
 /// A decoded edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,14 +267,13 @@ pub(crate) struct Cached {
 pub(crate) struct TargetSlot {
     link: AtomicU64,
     jump: AtomicU32,
-    generation: AtomicU16,
-    canon: AtomicU16,
+    stamp: AtomicU32,
 }
 
 crate::segments::slots_per_line!(TargetSlot, 4);
 
-// SAFETY: `TargetSlot` is an `AtomicU64`, an `AtomicU32` and two
-// `AtomicU16`s (`repr(C)`, 16 bytes, no padding), and all-zero is a valid
+// SAFETY: `TargetSlot` is an `AtomicU64` and two `AtomicU32`s
+// (`repr(C)`, 16 bytes, no padding), and all-zero is a valid
 // value of each; it is also the row's initial state (open, unlisted, no
 // jump, unregistered).
 #[cfg(not(loom))]
@@ -398,11 +415,18 @@ impl TargetSlot {
     /// The canonical ref cached in this row, if any.
     #[inline]
     pub(crate) fn cached_canonical(&self) -> Option<Cached> {
-        let canon = self.canon.load(Ordering::Acquire);
+        self.cached_canonical_in(self.stamp.load(Ordering::Acquire))
+    }
+
+    /// [`cached_canonical`](Self::cached_canonical), from a stamp the
+    /// caller has loaded (Acquire).
+    #[inline]
+    pub(crate) fn cached_canonical_in(&self, stamp: u32) -> Option<Cached> {
+        let canon = stamp >> CANON_SHIFT;
         if canon == 0 {
             return None;
         }
-        // The Acquire load of `canon` above saw a canonical writer's
+        // The Acquire load of `canon` saw a canonical writer's
         // Release, which came after its store of `jump`; from that store on
         // `jump` never changes (module invariants) until the slot is reset
         // for reuse. Acquire, not Relaxed, for that case: the caller's
@@ -412,7 +436,7 @@ impl TargetSlot {
         let jump = self.jump.load(Ordering::Acquire);
         Some(Cached {
             index: jump.wrapping_sub(1),
-            generation: u32::from(canon - 1),
+            generation: canon - 1,
         })
     }
 
@@ -422,19 +446,31 @@ impl TargetSlot {
         self.jump.load(Ordering::Acquire).checked_sub(1)
     }
 
-    /// Records that this ref's path ends at canonical `canonical`.
+    /// Records that this ref's path ends at canonical `canonical`, if the
+    /// ref is listed (module invariants: until then the `alias` call that
+    /// set its edge writes its stamp with a plain store).
     ///
     /// Call only after `canonical` was seen canonical on this ref's path.
     #[inline]
     pub(crate) fn cache_canonical(&self, canonical: Cached) {
+        if !self.is_listed() {
+            return;
+        }
         // Release: a hint writer that reads this value (Acquire) then sees
         // the ref canonical and leaves it alone (module invariants). A swap,
         // not a store: every other write of `jump` is an RMW, and loom 0.7
         // can order a plain store inside another thread's RMW on the same
         // atomic (tokio-rs/loom#254), which the models then report.
         self.jump.swap(canonical.index + 1, Ordering::Release);
-        self.canon
-            .store(canonical.generation as u16 + 1, Ordering::Release);
+        let canon = (canonical.generation + 1) << CANON_SHIFT;
+        // Release: a reader that sees `canon` sees the swap above. The CAS
+        // keeps the generation half, where `DEAD` may be set meanwhile; a
+        // `canon` already there is this same value (one canonical per path).
+        let _ = self
+            .stamp
+            .fetch_update(Ordering::Release, Ordering::Relaxed, |stamp| {
+                (stamp >> CANON_SHIFT == 0).then_some(stamp | canon)
+            });
     }
 
     /// Replaces the jump `seen` (read by the caller) by `further`, a ref
@@ -456,76 +492,74 @@ impl TargetSlot {
     /// once the ref is dead).
     #[inline]
     pub(crate) fn generation(&self) -> Option<u32> {
-        u32::from(self.generation.load(Ordering::Acquire) & GENERATION_BITS).checked_sub(1)
+        (self.stamp.load(Ordering::Acquire) & GENERATION_BITS).checked_sub(1)
     }
 
     /// Whether the slot holds the live ref of generation `generation`, a
     /// released one of that generation, or neither.
     #[inline]
     pub(crate) fn registration(&self, generation: u32) -> Registration {
-        let word = self.generation.load(Ordering::Acquire);
-        match u32::from(word & GENERATION_BITS).checked_sub(1) {
+        let word = self.stamp.load(Ordering::Acquire);
+        match (word & GENERATION_BITS).checked_sub(1) {
             Some(current) if current == generation && word & DEAD == 0 => Registration::Live,
             Some(current) if current >= generation => Registration::Dead,
             _ => Registration::Unknown,
         }
     }
 
-    /// For the fast paths: the generation word, if it says the slot holds
-    /// the live ref of generation `generation` (flags included, for
-    /// [`unchanged`](Self::unchanged)).
+    /// For the fast paths: the stamp, if it says the slot holds the live
+    /// ref of generation `generation` (whole, for
+    /// [`unchanged`](Self::unchanged) and
+    /// [`cached_canonical_in`](Self::cached_canonical_in)).
     #[inline]
-    pub(crate) fn live_word(&self, generation: u32) -> Option<u16> {
-        let word = self.generation.load(Ordering::Acquire);
-        (u32::from(word & (GENERATION_BITS | DEAD)) == generation.wrapping_add(1)).then_some(word)
+    pub(crate) fn live_stamp(&self, generation: u32) -> Option<u32> {
+        let stamp = self.stamp.load(Ordering::Acquire);
+        (stamp & (GENERATION_BITS | DEAD) == generation.wrapping_add(1)).then_some(stamp)
     }
 
-    /// The second check of a seqlock read (see `recycle`): the generation
-    /// word still holds `word`, or differs only by `LISTED` (which a
-    /// listing sets without changing whose row it is).
+    /// The second check of a seqlock read (see `recycle`): the stamp still
+    /// holds `stamp`. Any change (a listing, a cache, a death, a reuse)
+    /// sends the caller down its slow path, which is right in every case.
     #[inline]
-    pub(crate) fn unchanged(&self, word: u16) -> bool {
-        (self.generation.load(Ordering::Acquire) | LISTED) == (word | LISTED)
+    pub(crate) fn unchanged(&self, stamp: u32) -> bool {
+        self.stamp.load(Ordering::Acquire) == stamp
     }
 
     /// The generation registered in this slot and whether that ref is
     /// released, from one load of the word (`None`: never registered).
     #[inline]
     pub(crate) fn generation_and_death(&self) -> Option<(u32, bool)> {
-        let word = self.generation.load(Ordering::Acquire);
-        let generation = u32::from(word & GENERATION_BITS).checked_sub(1)?;
+        let word = self.stamp.load(Ordering::Acquire);
+        let generation = (word & GENERATION_BITS).checked_sub(1)?;
         Some((generation, word & DEAD != 0))
     }
 
     /// Whether the ref in this slot has been released.
     #[inline]
     pub(crate) fn is_dead(&self) -> bool {
-        self.generation.load(Ordering::Acquire) & DEAD != 0
+        self.stamp.load(Ordering::Acquire) & DEAD != 0
     }
 
     /// Whether the ref is listed in its target's reverse list.
     #[inline]
     pub(crate) fn is_listed(&self) -> bool {
-        self.generation.load(Ordering::Acquire) & LISTED != 0
+        self.stamp.load(Ordering::Acquire) & LISTED != 0
     }
 
     /// Records that the ref, registered at `generation`, is listed.
     ///
-    /// A plain store, for the `alias` call that set the edge: until that
-    /// call returns, the ref is pending, so nobody can release it, and
-    /// every other lister (a repeat, with [`mark_listed_again`](Self::mark_listed_again))
-    /// stores the same bits.
+    /// A plain store, for the `alias` call that set the edge and only for
+    /// it: until it marks the ref, nobody else writes the stamp (`DEAD`
+    /// needs the ref released, which its pending state rules out before
+    /// this call settles it, and `canon` needs `LISTED`). A repeat that
+    /// helps with the splice leaves the mark to that call.
     #[inline]
     pub(crate) fn mark_listed(&self, generation: u32) {
-        self.generation
-            .store((generation as u16 + 1) | LISTED, Ordering::Release);
-    }
-
-    /// [`mark_listed`](Self::mark_listed) for a repeated `alias`, which may
-    /// run while the ref is being released: keeps `DEAD`.
-    #[inline]
-    pub(crate) fn mark_listed_again(&self) {
-        self.generation.fetch_or(LISTED, Ordering::Release);
+        // (Not under loom: an extra load there only widens the models.)
+        #[cfg(not(loom))]
+        debug_assert_eq!(self.stamp.load(Ordering::Relaxed), generation + 1);
+        self.stamp
+            .store((generation + 1) | LISTED, Ordering::Release);
     }
 
     /// Marks the ref of generation `generation` released, if the slot
@@ -543,17 +577,17 @@ impl TargetSlot {
         // store back after its own publication, which no real execution
         // can: this RMW read the word before that publication).
         let _ = self
-            .generation
+            .stamp
             .fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
-                (u32::from(word & GENERATION_BITS) == generation + 1 && word & DEAD == 0)
+                (word & GENERATION_BITS == generation + 1 && word & DEAD == 0)
                     .then_some(word | DEAD)
             });
     }
 
     /// Resets a freed slot's row for its next ref, of `generation`: open
     /// with that tag, no jump
-    /// (see `recycle`). The generation word keeps the old ref's, dead,
-    /// until [`publish`](Self::publish).
+    /// (see `recycle`). The stamp keeps the old ref's, dead, until
+    /// [`publish`](Self::publish) replaces it, `canon` included.
     pub(crate) fn reset(&self, generation: u32) {
         // Release: a reader that sees a reset value then sees the old ref
         // dead. Plain stores: nothing else writes a freed row (no walk or
@@ -562,14 +596,13 @@ impl TargetSlot {
         self.link
             .store(open_word(false, generation), Ordering::Release);
         self.jump.store(0, Ordering::Release);
-        self.canon.store(0, Ordering::Release);
     }
 
-    /// Publishes the slot as registered at `generation`.
+    /// Publishes the slot as registered at `generation`: no flags, no
+    /// `canon`.
     pub(crate) fn publish(&self, generation: u32) {
         debug_assert!(generation < GENERATIONS);
-        self.generation
-            .store(generation as u16 + 1, Ordering::Release);
+        self.stamp.store(generation + 1, Ordering::Release);
     }
 }
 
@@ -646,7 +679,6 @@ mod tests {
         assert!(slot.is_listed());
         assert_eq!(slot.generation(), Some(top));
         slot.mark_dead(top);
-        slot.mark_listed_again();
         assert!(slot.is_listed() && slot.is_dead());
         assert_eq!(slot.generation(), Some(top));
         assert_eq!(slot.registration(top), Registration::Dead);
@@ -656,6 +688,8 @@ mod tests {
     #[test]
     fn the_canonical_cache_carries_the_generation() {
         let slot = TargetSlot::default();
+        let own = GENERATIONS - 1;
+        slot.publish(own);
         assert_eq!(slot.cached_canonical(), None);
         slot.advance_jump(None, 7);
         assert_eq!((slot.jump(), slot.cached_canonical()), (Some(7), None));
@@ -663,8 +697,17 @@ mod tests {
             index: 9,
             generation: GENERATIONS - 1,
         };
+        // Not listed yet: its `alias` call still owns the stamp.
+        slot.cache_canonical(canonical);
+        assert_eq!((slot.jump(), slot.cached_canonical()), (Some(7), None));
+        slot.mark_listed(own);
         slot.cache_canonical(canonical);
         assert_eq!(slot.cached_canonical(), Some(canonical));
+        // Both halves of the stamp keep their values.
+        assert_eq!(slot.registration(own), Registration::Live);
+        slot.mark_dead(own);
+        assert_eq!(slot.cached_canonical(), Some(canonical));
+        assert_eq!(slot.registration(own), Registration::Dead);
         // A hint writer that read the old jump loses to the cache.
         slot.advance_jump(Some(7), 8);
         assert_eq!(slot.cached_canonical(), Some(canonical));

@@ -227,7 +227,8 @@ impl AliasTable {
                     let successor = ReverseTable::committed(alias_slot.next());
                     self.reverse
                         .splice(|i| self.slot_at(i), target, alias, successor);
-                    alias_slot.mark_listed_again();
+                    // The mark is left to the call that set the edge (see
+                    // `target`): until it is there, repeats help again.
                 }
                 self.check_no_cycle_through(alias, existing)
             }

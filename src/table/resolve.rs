@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::AliasTable;
 use crate::sync::spin_until;
-use crate::target::{Edge, TargetSlot};
+use crate::target::Edge;
 use crate::walk::{compress, compress_to_canonical, walk, Follow, WalkEnd, Walked};
 use crate::{AliasError, ObjRef};
 
@@ -131,19 +131,13 @@ impl AliasTable {
     #[inline]
     fn resolved_from_own_row(&self, r: ObjRef) -> Option<ObjRef> {
         let slot = self.targets.get(r.index())?;
-        let word = slot.live_word(r.generation())?;
-        let canonical = Self::resolved_in_one_step(slot, r)?;
-        slot.unchanged(word).then_some(canonical)
-    }
-
-    /// The common case, from `r`'s own row: `r` is canonical or has its
-    /// canonical cached (index and generation both).
-    #[inline]
-    fn resolved_in_one_step(slot: &TargetSlot, r: ObjRef) -> Option<ObjRef> {
-        if let Some(canonical) = slot.cached_canonical() {
-            return Some(ObjRef::new(canonical.index, canonical.generation));
-        }
-        (slot.edge() == Edge::Canonical).then_some(r)
+        let stamp = slot.live_stamp(r.generation())?;
+        let canonical = match slot.cached_canonical_in(stamp) {
+            Some(canonical) => ObjRef::new(canonical.index, canonical.generation),
+            None if slot.edge() == Edge::Canonical => r,
+            None => return None,
+        };
+        slot.unchanged(stamp).then_some(canonical)
     }
 
     /// Walks `r`'s path, sleeping at its open end until the path completes.
