@@ -136,15 +136,18 @@ mod error;
 mod indexes;
 mod obj_ref;
 mod recycle;
+mod resolved;
 mod reverse;
 mod segments;
 mod sync;
 mod table;
 mod target;
+mod waiters;
 mod walk;
 
 pub use error::AliasError;
 pub use obj_ref::ObjRef;
+pub use resolved::{OwnedResolved, Resolved};
 pub use table::{AliasTable, AliasTableBuilder, Released};
 
 /// The README's examples, compiled and run as doctests.

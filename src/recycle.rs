@@ -138,6 +138,17 @@ pub(crate) struct ReadGuard<'r> {
     recycler: &'r Recycler,
 }
 
+impl ReadGuard<'_> {
+    /// Runs `f` once every guard held now, this one included, is dropped:
+    /// for freeing what a reader under such a guard may still see.
+    pub(crate) fn defer(&self, f: impl FnOnce() + Send + 'static) {
+        #[cfg(not(loom))]
+        self.guard.defer(f);
+        #[cfg(loom)]
+        self.recycler.stand_in.defer(Deferred::Call(Box::new(f)));
+    }
+}
+
 /// One thread's batches for one table.
 struct Local {
     recycler: u64,
@@ -224,7 +235,7 @@ fn retire_batch(queue: &Queue, batch: Vec<u32>, guard: Option<&ReadGuard<'_>>) {
 #[cfg(loom)]
 fn retire_batch(queue: &Queue, batch: Vec<u32>, guard: Option<&ReadGuard<'_>>) {
     match guard {
-        Some(guard) => guard.recycler.stand_in.defer(batch),
+        Some(guard) => guard.recycler.stand_in.defer(Deferred::Batch(batch)),
         // A thread-local destructor: the recycler may be gone. Models
         // never get here (their batches hold one slot and retire at once).
         None => push(queue, batch),
@@ -341,7 +352,26 @@ struct StandIn {
     /// Batches in `deferred`, so that a guard's drop takes the lock only
     /// when there is something to flush (fewer states for the models).
     waiting: crate::sync::AtomicUsize,
-    deferred: loom::sync::Mutex<Vec<Vec<u32>>>,
+    deferred: loom::sync::Mutex<Vec<Deferred>>,
+}
+
+/// What the stand-in holds back until the last guard drops.
+#[cfg(loom)]
+enum Deferred {
+    /// Freed slots, for the queue.
+    Batch(Vec<u32>),
+    /// A call from [`ReadGuard::defer`].
+    Call(Box<dyn FnOnce() + Send>),
+}
+
+#[cfg(loom)]
+impl Deferred {
+    fn run(self, queue: &Queue) {
+        match self {
+            Deferred::Batch(batch) => push(queue, batch),
+            Deferred::Call(call) => call(),
+        }
+    }
 }
 
 #[cfg(loom)]
@@ -361,7 +391,7 @@ impl StandIn {
         // Under the lock that `defer` takes too: no batch can be added
         // between the count reaching zero and the batches being taken, so
         // none is released while a guard it was retired under is held.
-        let batches = {
+        let deferred = {
             let mut deferred = self.deferred.lock().unwrap();
             if self.readers.fetch_sub(1, crate::sync::Ordering::SeqCst) != 1 {
                 return;
@@ -370,16 +400,16 @@ impl StandIn {
                 .fetch_sub(deferred.len(), crate::sync::Ordering::SeqCst);
             std::mem::take(&mut *deferred)
         };
-        for batch in batches {
-            push(queue, batch);
+        for item in deferred {
+            item.run(queue);
         }
     }
 
-    fn defer(&self, batch: Vec<u32>) {
+    fn defer(&self, item: Deferred) {
         // The retiring thread holds a guard itself: the `leave` that brings
         // the count to zero, its own or a later one, flushes the batch.
         let mut deferred = self.deferred.lock().unwrap();
-        deferred.push(batch);
+        deferred.push(item);
         self.waiting.fetch_add(1, crate::sync::Ordering::SeqCst);
     }
 }

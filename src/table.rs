@@ -13,6 +13,7 @@
 //! while the path is open.
 
 mod alias;
+mod events;
 mod lifecycle;
 mod queries;
 mod resolve;
@@ -26,6 +27,7 @@ use crate::reverse::ReverseTable;
 use crate::segments::Segments;
 use crate::sync::{Futex, Mutex};
 use crate::target::{Registration, TargetSlot, GENERATIONS, MAX_INDEX};
+use crate::waiters::Waiters;
 use crate::{AliasError, ObjRef};
 use lifecycle::{HolderSlot, ReleaseHandler, REGISTERED};
 
@@ -60,6 +62,8 @@ pub struct AliasTable {
     rings: Mutex<()>,
     on_release: Option<ReleaseHandler>,
     recycler: Recycler,
+    /// Callbacks and futures waiting for open paths (`events`).
+    waiters: Waiters,
     /// Refs one slot may hold: generations `0..generations`.
     generations: u32,
 }
@@ -187,6 +191,7 @@ impl AliasTableBuilder {
             rings: Mutex::new(()),
             on_release: self.on_release,
             recycler: Recycler::new(),
+            waiters: Waiters::new(),
             generations: self.generations,
         };
         let preallocate = u32::try_from(self.capacity.min(max_refs as usize)).unwrap_or(max_refs);
@@ -219,7 +224,7 @@ impl Default for AliasTableBuilder {
 }
 
 impl AliasTable {
-    /// The most refs any table can hold: `2^32 - 3`.
+    /// The most refs any table can hold: `2^32 - 5`.
     pub const MAX_REFS: usize = MAX_INDEX as usize + 1;
 
     /// The most refs one slot holds in turn (generations `0..GENERATIONS`,
@@ -387,6 +392,7 @@ impl AliasTable {
             + self.targets.heap_bytes()
             + self.reverse.segments().heap_bytes()
             + self.holders.heap_bytes()
+            + self.waiters.heap_bytes()
     }
 
     /// The slot of a live ref handed out by this table, or `UnknownRef`

@@ -25,15 +25,19 @@
 //!
 //! | value   | state              | meaning                                             |
 //! |---------|--------------------|-----------------------------------------------------|
-//! | `0`     | `Open`             | no target yet (UNINITIALIZED); nobody sleeps on it  |
-//! | `1`     | `Open` + `waited`  | no target yet; resolvers may be asleep on `jump`    |
-//! | `2`     | `Canonical`        | the ref is canonical: it maps to itself             |
-//! | `i + 3` | `Alias(i)`         | the ref is an alias of the ref at index `i`         |
+//! | `0..=3` | `Open`             | no target yet (UNINITIALIZED); two flags, below     |
+//! | `4`     | `Canonical`        | the ref is canonical: it maps to itself             |
+//! | `i + 5` | `Alias(i)`         | the ref is an alias of the ref at index `i`         |
+//!
+//! An open edge's two flags: bit 0, `sleepers`, resolvers may be asleep on
+//! `jump`; bit 1, `listeners`, callbacks or futures may wait at this ref in
+//! the table's waiter lists (see `waiters`). Neither is ever cleared while
+//! the edge is open.
 //!
 //! ```text
-//!   Open ──(resolver, CAS)──▶ Open+waited
-//!   Open, Open+waited ──(alias, CAS)──▶ Alias(i)
-//!   Open, Open+waited ──(add_canonical, CAS)──▶ Canonical
+//!   Open ──(resolver or listener, CAS)──▶ Open with a flag more
+//!   Open (any flags) ──(alias, CAS)──▶ Alias(i)
+//!   Open (any flags) ──(add_canonical, CAS)──▶ Canonical
 //! ```
 //!
 //! `Alias` and `Canonical` are final: an edge, once set, never changes, so
@@ -52,23 +56,25 @@
 //!
 //! # Waiting: the `jump` word is the futex word
 //!
-//! A resolver that must sleep on open ref `e` sets `waited` by CAS on
+//! A resolver that must sleep on open ref `e` sets `sleepers` by CAS on
 //! `e.link`, then sleeps in a futex wait on `e.jump` expecting `0`. The
 //! `jump` of an open ref is always `0` (hints are written only on refs
 //! whose edge is set). A completion whose CAS replaced an edge with
-//! `waited` set writes `jump` (CAS from `0` to the new target, or to the
+//! `sleepers` set writes `jump` (CAS from `0` to the new target, or to the
 //! ref itself when it becomes canonical; a hint or cache written meanwhile
 //! is as good) and then wakes every sleeper on `jump`.
 //!
 //! **No stranded sleeper.** The completion's CAS and the resolver's
 //! announcing CAS are RMWs on one word, so one of them comes first. If the
-//! announcement came first, the completion sees `waited` and makes `jump`
+//! announcement came first, the completion sees `sleepers` and makes `jump`
 //! non-zero before it wakes: a sleeper whose futex check ran before that
 //! write is in the queue the wake empties, and one whose check ran after
 //! it does not sleep. If the completion came first, the announcing CAS
-//! fails and the resolver does not sleep. A completion that replaced a
-//! plain `Open` makes no syscall and writes no `jump`: nobody can sleep on
-//! a ref whose `waited` was never set. The flag is cleared only by the
+//! fails and the resolver does not sleep. A completion that replaced an
+//! `Open` without `sleepers` makes no syscall and writes no `jump`: nobody
+//! can sleep on a ref whose `sleepers` was never set. (`listeners` is the
+//! same handshake for the waiter lists: a completion that sees it hands
+//! the lists' waiters on, see `waiters`.) The flag is cleared only by the
 //! completion: a resolver that times out leaves it behind, which costs that
 //! one completion a wake with nobody asleep.
 //!
@@ -124,18 +130,20 @@
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
-/// The largest index a table hands out (`u32::MAX - 3`): the edge needs
-/// three values besides `i + 3`.
-pub(crate) const MAX_INDEX: u32 = u32::MAX - 3;
+/// The largest index a table hands out (`u32::MAX - 5`): the edge needs
+/// five values besides `i + 5`.
+pub(crate) const MAX_INDEX: u32 = u32::MAX - 5;
 
 /// Generations a slot can have: `0..GENERATIONS`. The generation word
 /// keeps 14 bits for generation + 1.
 pub(crate) const GENERATIONS: u32 = (1 << 14) - 1;
 
+/// An open edge is `OPEN` with the flags below.
 const OPEN: u32 = 0;
-const OPEN_WAITED: u32 = 1;
-const CANONICAL: u32 = 2;
-const ALIAS_BASE: u32 = 3;
+const SLEEPERS: u32 = 1;
+const LISTENERS: u32 = 2;
+const CANONICAL: u32 = 4;
+const ALIAS_BASE: u32 = 5;
 
 const UNLISTED: u32 = 0;
 const END: u32 = 1;
@@ -150,8 +158,9 @@ const CANON_SHIFT: u32 = 16;
 /// A decoded edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Edge {
-    /// No target yet; `waited` if a resolver announced it may sleep.
-    Open { waited: bool },
+    /// No target yet; `sleepers` if a resolver announced it may sleep,
+    /// `listeners` if a waiter was put in the waiter lists at this ref.
+    Open { sleepers: bool, listeners: bool },
     /// Maps to itself.
     Canonical,
     /// An alias of the ref at this index.
@@ -162,8 +171,10 @@ impl Edge {
     #[inline]
     fn decode(word: u32) -> Edge {
         match word {
-            OPEN => Edge::Open { waited: false },
-            OPEN_WAITED => Edge::Open { waited: true },
+            flags if flags < CANONICAL => Edge::Open {
+                sleepers: flags & SLEEPERS != 0,
+                listeners: flags & LISTENERS != 0,
+            },
             CANONICAL => Edge::Canonical,
             alias => Edge::Alias(alias - ALIAS_BASE),
         }
@@ -172,8 +183,10 @@ impl Edge {
     #[inline]
     fn encode(self) -> u32 {
         match self {
-            Edge::Open { waited: false } => OPEN,
-            Edge::Open { waited: true } => OPEN_WAITED,
+            Edge::Open {
+                sleepers,
+                listeners,
+            } => OPEN | (u32::from(sleepers) * SLEEPERS) | (u32::from(listeners) * LISTENERS),
             Edge::Canonical => CANONICAL,
             Edge::Alias(index) => {
                 debug_assert!(index <= MAX_INDEX);
@@ -234,8 +247,9 @@ fn next_of(word: u64) -> Link {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub(crate) enum Completion {
-    /// The edge was open and now holds the new edge.
-    Done,
+    /// The edge was open and now holds the new edge; `listeners` if the
+    /// replaced edge had that flag (the caller hands its waiters on).
+    Done { listeners: bool },
     /// The edge was already set, to this.
     AlreadySet(Edge),
     /// The slot holds a newer ref (its open word has another tag): the
@@ -243,10 +257,10 @@ pub(crate) enum Completion {
     Stale,
 }
 
-/// The link word of an open ref of generation `generation`.
+/// The link word of an open ref of generation `generation`, with no flags.
 #[inline]
-fn open_word(waited: bool, generation: u32) -> u64 {
-    u64::from(Edge::Open { waited }.encode()) | (u64::from(generation) << 32)
+fn open_word(generation: u32) -> u64 {
+    u64::from(OPEN) | (u64::from(generation) << 32)
 }
 
 #[inline]
@@ -338,11 +352,14 @@ impl TargetSlot {
         debug_assert!(!matches!(edge, Edge::Open { .. }));
         // An open ref's word is one of two values: try the common one
         // first rather than loading.
-        let mut current = open_word(false, generation);
+        let mut current = open_word(generation);
         loop {
             match edge_of(current) {
                 Edge::Open { .. } if tag_of(current) != generation => return Completion::Stale,
-                Edge::Open { waited } => {
+                Edge::Open {
+                    sleepers,
+                    listeners,
+                } => {
                     match self.link.compare_exchange(
                         current,
                         pack(edge, next),
@@ -350,13 +367,13 @@ impl TargetSlot {
                         Ordering::Acquire,
                     ) {
                         Ok(_) => {
-                            if waited {
+                            if sleepers {
                                 self.wake_sleepers(own_index, edge, wake);
                             }
-                            return Completion::Done;
+                            return Completion::Done { listeners };
                         }
-                        // The waiter flag was set or the edge completed
-                        // under us: decide again on the value found.
+                        // A flag was set or the edge completed under us:
+                        // decide again on the value found.
                         Err(now) => current = now,
                     }
                 }
@@ -382,27 +399,61 @@ impl TargetSlot {
         wake(&self.jump);
     }
 
-    /// Announces a sleeper: `Open` -> `Open+waited`, keeping the tag.
-    /// Returns `false` if the edge completed first (nothing to wait for).
-    /// The caller holds a unit of the ref, so the slot is its ref's.
+    /// Announces a sleeper: sets `sleepers`, keeping the tag. Returns
+    /// `false` if the edge completed first (nothing to wait for). The
+    /// caller holds a unit of the ref, so the slot is its ref's.
     #[inline]
-    pub(crate) fn announce_waiter(&self) -> bool {
-        let current = self.link.load(Ordering::Acquire);
-        match edge_of(current) {
-            Edge::Open { waited: true } => true,
-            Edge::Open { waited: false } => {
-                let waited = open_word(true, tag_of(current));
-                match self.link.compare_exchange(
-                    current,
-                    waited,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => true,
-                    Err(now) => now == waited,
+    pub(crate) fn announce_sleeper(&self) -> bool {
+        let mut current = self.link.load(Ordering::Acquire);
+        loop {
+            match edge_of(current) {
+                // Already set and never cleared while open: a completion
+                // after this load sees it.
+                Edge::Open { sleepers: true, .. } => return true,
+                Edge::Open { .. } => {
+                    match self.link.compare_exchange(
+                        current,
+                        current | u64::from(SLEEPERS),
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return true,
+                        Err(now) => current = now,
+                    }
                 }
+                _ => return false,
             }
-            _ => false,
+        }
+    }
+
+    /// Announces a listener at the ref of generation `generation`: sets
+    /// `listeners` by CAS, even if it is set already. Returns `false` if
+    /// the edge completed first or the slot holds a newer ref.
+    ///
+    /// Always an RMW, never just a load that finds the flag: the waiter
+    /// was put in its list before this call, and the completion must see
+    /// it there. The completion's CAS reads from this RMW or a later one
+    /// on the word (RMWs read the latest value), so it synchronizes with
+    /// this Release and its scan of the list sees the waiter; a load that
+    /// found the flag set by another listener would order nothing.
+    #[inline]
+    pub(crate) fn announce_listener(&self, generation: u32) -> bool {
+        let mut current = self.link.load(Ordering::Acquire);
+        loop {
+            match edge_of(current) {
+                Edge::Open { .. } if tag_of(current) == generation => {
+                    match self.link.compare_exchange(
+                        current,
+                        current | u64::from(LISTENERS),
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return true,
+                        Err(now) => current = now,
+                    }
+                }
+                _ => return false,
+            }
         }
     }
 
@@ -593,8 +644,7 @@ impl TargetSlot {
         // dead. Plain stores: nothing else writes a freed row (no walk or
         // resolver reaches it any more, see `recycle`; a completion meant
         // for the old ref fails on the new tag).
-        self.link
-            .store(open_word(false, generation), Ordering::Release);
+        self.link.store(open_word(generation), Ordering::Release);
         self.jump.store(0, Ordering::Release);
     }
 
@@ -624,8 +674,22 @@ mod tests {
     #[test]
     fn edges_round_trip() {
         for edge in [
-            Edge::Open { waited: false },
-            Edge::Open { waited: true },
+            Edge::Open {
+                sleepers: false,
+                listeners: false,
+            },
+            Edge::Open {
+                sleepers: true,
+                listeners: false,
+            },
+            Edge::Open {
+                sleepers: false,
+                listeners: true,
+            },
+            Edge::Open {
+                sleepers: true,
+                listeners: true,
+            },
             Edge::Canonical,
             Edge::Alias(0),
             Edge::Alias(12345),
@@ -652,7 +716,11 @@ mod tests {
 
     #[test]
     fn edge_and_next_share_the_word_without_overlap() {
-        for edge in [Edge::Open { waited: true }, Edge::Alias(MAX_INDEX)] {
+        let open = Edge::Open {
+            sleepers: true,
+            listeners: true,
+        };
+        for edge in [open, Edge::Alias(MAX_INDEX)] {
             for next in [Link::Unlisted, Link::End, Link::Node(MAX_INDEX)] {
                 let word = pack(edge, next);
                 assert_eq!((edge_of(word), next_of(word)), (edge, next));

@@ -21,7 +21,11 @@
 //!   failed.
 //!
 //! Bounds: the two-thread model is explored within preemption bound 6,
-//! the three-thread ones within bound 2; each runs in both spawn orders.
+//! the three-thread ones within bound 2, except
+//! `opposite_aliases_with_resolver` at bound 1: at bound 2 it explores
+//! 4.4 million executions per spawn order (20 minutes for the pair on a
+//! 2-core machine, a third of the whole suite); it passed at bound 2 before
+//! the bound was lowered, and `LOOM_MAX_PREEMPTIONS=2` runs it so again. Each runs in both spawn orders.
 //! (They were 10 and 3 before the lifecycle added its count and pin
 //! operations to every `alias`, which multiplied the interleavings: at
 //! bound 3, `equivalent_racing_cycle` ran for more than 3.5 minutes per
@@ -188,7 +192,7 @@ fn alias_done(table: &Arc<AliasTable>, calls: &[(ObjRef, ObjRef)]) -> Vec<Task<D
 /// (nothing else will wake it) and the open end otherwise.
 #[test]
 fn opposite_aliases_with_resolver() {
-    model_in_orders("opposite_aliases_with_resolver", 2, |order| {
+    model_in_orders("opposite_aliases_with_resolver", 1, |order| {
         let (table, [a, b]) = table_with::<2>();
         let mut tasks = vec![{
             let table = table.clone();

@@ -1,9 +1,9 @@
 //! Resolvers racing the call that completes their path.
 //!
 //! A resolver walks to the open end of its path, announces itself in the
-//! edge (`Open` -> `Open+waited`) and sleeps on the ref's `jump` word,
+//! edge (the open edge's `sleepers` flag) and sleeps on the ref's `jump` word,
 //! which the completion makes non-zero before it wakes; a completion that
-//! replaces `Open` (no waiter announced) makes no wake-up call at all. Under
+//! replaces an open edge without that flag makes no wake-up call at all. Under
 //! loom the futex really blocks, so a lost wake-up leaves a resolver
 //! blocked forever and loom reports a deadlock. Every model checks the
 //! resolver's answer too, and runs in both spawn orders.

@@ -49,7 +49,7 @@ use crate::target::{Completion, Edge, Link, TargetSlot};
 use crate::walk::{compress, Follow, WalkEnd};
 use crate::{AliasError, ObjRef};
 
-/// Whether `alias_held` committed the edge (so the unit held on the
+/// Whether `alias_open` committed the edge (so the unit held on the
 /// target is now its pin).
 enum Outcome {
     Committed(Result<(), AliasError>),
@@ -174,15 +174,18 @@ impl AliasTable {
         let successor = self.reverse.successor_for(|i| self.slot_at(i), target);
         let wake = |word: &_| self.futex.wake_all(word);
         let generation = alias.generation();
-        match alias_slot.complete(a, generation, Edge::Alias(t), successor.link, wake) {
-            Completion::Done => {}
-            Completion::Stale => return Outcome::NotCommitted(Err(AliasError::StaleRef(alias))),
-            // Set by a racing call (or the slot holds a newer ref by now,
-            // which the repeat path tells).
-            Completion::AlreadySet(_) => {
-                return Outcome::NotCommitted(self.alias_repeat(alias, target))
-            }
-        }
+        let listeners =
+            match alias_slot.complete(a, generation, Edge::Alias(t), successor.link, wake) {
+                Completion::Done { listeners } => listeners,
+                Completion::Stale => {
+                    return Outcome::NotCommitted(Err(AliasError::StaleRef(alias)))
+                }
+                // Set by a racing call (or the slot holds a newer ref by now,
+                // which the repeat path tells).
+                Completion::AlreadySet(_) => {
+                    return Outcome::NotCommitted(self.alias_repeat(alias, target))
+                }
+            };
         self.reverse
             .splice(|i| self.slot_at(i), target, alias, successor);
         alias_slot.mark_listed(generation);
@@ -195,6 +198,10 @@ impl AliasTable {
         if checked.is_err() {
             // This edge closed a cycle: its refs live and die as one.
             self.close_ring(a);
+        }
+        if listeners {
+            // Before the caller settles `alias`: see `events`.
+            self.hand_on_waiters(a, generation);
         }
         Outcome::Committed(checked)
     }
@@ -301,7 +308,10 @@ impl AliasTable {
             Link::Unlisted,
             wake,
         ) {
-            Completion::Done => {
+            Completion::Done { listeners } => {
+                if listeners {
+                    self.hand_on_waiters(r.index(), r.generation());
+                }
                 // Stored: no longer pending; released now if nobody holds
                 // it and no alias pins it.
                 self.settle(r.index());

@@ -236,7 +236,7 @@ impl AliasTable {
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(AliasError::Timeout(r));
         }
-        if !slot.announce_waiter() {
+        if !slot.announce_sleeper() {
             return Ok(());
         }
         let (word, expected) = slot.sleep_word();

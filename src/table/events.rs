@@ -1,0 +1,230 @@
+//! `on_resolved` and `resolved`: being told a ref's canonical ref instead
+//! of sleeping for it, and the completing calls' side of it (handing
+//! waiters on). The lists and their handshake are in `waiters`.
+//!
+//! A waiter is registered at the open end of its ref's path, found by a
+//! walk under a guard (as in `resolve`). The completing call (`alias` or
+//! `add_canonical` whose CAS found `listeners`) claims the waiters at the
+//! ref it completed, before it settles that ref (so the ref is still
+//! pending and the path behind it pinned: every ref the hand-on walks is
+//! live). It walks on from there: a canonical ref or a cycle answers them,
+//! another open end takes them over. The answers run after the guard is
+//! dropped, so a callback may call back into the table.
+
+use std::sync::Arc;
+
+use super::AliasTable;
+use crate::resolved::{OwnedResolved, Resolved};
+use crate::waiters::{Answer, Payload, Waiter};
+use crate::walk::{compress, Follow, WalkEnd};
+use crate::{AliasError, ObjRef};
+
+impl AliasTable {
+    /// Runs `f` exactly once with `r`'s resolution: `Ok(canonical)`, or
+    /// `Err(Cycle(r))` if `r` is on or leads into a cycle, or
+    /// `Err(StaleRef(r))` if `r` was released before its path completed.
+    ///
+    /// If the answer is known, `f` runs at once on this thread. Otherwise
+    /// it runs on the thread whose call completes `r`'s path (or closes
+    /// the cycle it leads into), after that call's effects are visible,
+    /// before that call returns, and outside any lock: `f` may call back
+    /// into the table. Waiting holds nothing: keep a holder of `r` while
+    /// the answer matters. No thread sleeps and no lock is taken; a
+    /// pending `r` costs one node (two allocations: the node and `f`).
+    /// `f` never runs if the table is dropped first.
+    ///
+    /// # Errors
+    ///
+    /// * [`AliasError::UnknownRef`]: `r` was not handed out by this table.
+    /// * [`AliasError::StaleRef`]: `r` was released (also if it is
+    ///   released while this call runs).
+    ///
+    /// On an error `f` is dropped without being called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use halo_alias::AliasTable;
+    ///
+    /// let table = AliasTable::new();
+    /// let (g, f) = (table.register()?, table.register()?);
+    /// let (sender, answers) = mpsc::channel();
+    /// table.on_resolved(g, move |answer| sender.send(answer).unwrap())?;
+    /// table.alias(g, f)?;
+    /// assert!(answers.try_recv().is_err()); // f's value is not stored yet
+    /// table.add_canonical(f)?; // runs the callback, on this thread
+    /// assert_eq!(answers.try_recv(), Ok(Ok(f)));
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn on_resolved<F>(&self, r: ObjRef, f: F) -> Result<(), AliasError>
+    where
+        F: FnOnce(Result<ObjRef, AliasError>) + Send + 'static,
+    {
+        match self.known_answer(r)? {
+            Some(answer) => {
+                f(answer);
+                Ok(())
+            }
+            None => self.listen(r, Payload::Callback(Box::new(f))),
+        }
+    }
+
+    /// A future of `r`'s resolution, for any executor: it yields what
+    /// [`on_resolved`](Self::on_resolved) would pass to its callback, or
+    /// the error it would return.
+    ///
+    /// Polling never blocks or takes a lock. An answer known at the first
+    /// poll costs no allocation; a pending one allocates once. Polling
+    /// again with another waker replaces the old one, and dropping a
+    /// pending future removes its waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Poll, Waker};
+    /// use halo_alias::AliasTable;
+    ///
+    /// let table = AliasTable::new();
+    /// let (g, f) = (table.register()?, table.register()?);
+    /// let mut pull = pin!(table.resolved(g));
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(pull.as_mut().poll(&mut cx).is_pending());
+    /// table.alias(g, f)?;
+    /// table.add_canonical(f)?;
+    /// assert_eq!(pull.poll(&mut cx), Poll::Ready(Ok(f)));
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn resolved(&self, r: ObjRef) -> Resolved<'_> {
+        Resolved::new(self, r)
+    }
+
+    /// [`resolved`](Self::resolved), owning an `Arc` of the table: a
+    /// `'static` future, for spawned tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    /// use std::sync::Arc;
+    /// use std::task::{Context, Poll, Waker};
+    /// use halo_alias::AliasTable;
+    ///
+    /// let table = Arc::new(AliasTable::new());
+    /// let f = table.register()?;
+    /// let mut pull = Arc::clone(&table).resolved_owned(f);
+    /// table.add_canonical(f)?;
+    /// let polled = std::thread::spawn(move || {
+    ///     let mut cx = Context::from_waker(Waker::noop());
+    ///     Pin::new(&mut pull).poll(&mut cx)
+    /// });
+    /// assert_eq!(polled.join().unwrap(), Poll::Ready(Ok(f)));
+    /// # Ok::<(), halo_alias::AliasError>(())
+    /// ```
+    pub fn resolved_owned(self: Arc<Self>, r: ObjRef) -> OwnedResolved {
+        OwnedResolved::new(self, r)
+    }
+
+    /// The answer if it is known now, `None` if `r`'s path is open, or the
+    /// error that refuses `r`.
+    pub(crate) fn known_answer(&self, r: ObjRef) -> Result<Option<Answer>, AliasError> {
+        match self.try_resolve(r) {
+            Ok(Some(canonical)) => Ok(Some(Ok(canonical))),
+            Ok(None) => Ok(None),
+            Err(AliasError::Cycle(_)) => Ok(Some(Err(AliasError::Cycle(r)))),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Puts a waiter for `r` at the open end of its path, or answers it at
+    /// once if the path completed meanwhile. `Err` (with the payload
+    /// dropped) only if `r` is not a live ref of this table.
+    pub(crate) fn listen(&self, r: ObjRef, payload: Payload) -> Result<(), AliasError> {
+        let mut waiter = Waiter { r, payload };
+        let answer = loop {
+            // Checked under the guard: `r`'s slot, and its path while `r`
+            // is live, are not reused before the guard drops.
+            let guard = self.recycler.pin();
+            let walked = self.read_live(r, |_| self.walk(r.index(), None, Follow::Jumps, None))?;
+            compress(|i| self.slot_at(i), r.index(), walked);
+            match walked.end {
+                WalkEnd::Canonical(c) => break Ok(ObjRef::new(c.index, c.generation)),
+                WalkEnd::Cycle => break Err(AliasError::Cycle(r)),
+                WalkEnd::Open(open_end) => {
+                    // `open_end` is on live `r`'s path: pinned, so its
+                    // slot holds it.
+                    let at = (open_end, self.ref_at(open_end).generation());
+                    let pushed = self.waiters.push(at, waiter, &guard);
+                    if self.slot_at(open_end).announce_listener(at.1) {
+                        return Ok(());
+                    }
+                    // Completed first: ours to look at again, unless the
+                    // completion claimed the waiter (then it answers).
+                    match self.waiters.take_back(pushed, &guard) {
+                        Some(back) => waiter = back,
+                        None => return Ok(()),
+                    }
+                }
+                WalkEnd::Stopped | WalkEnd::TimedOut(_) => {
+                    unreachable!("walk without a stop or deadline")
+                }
+            }
+        };
+        waiter.answer(answer);
+        Ok(())
+    }
+
+    /// Hands on the waiters at `completed`, whose open edge of generation
+    /// `generation` the caller has just set (and found `listeners` on),
+    /// with its own work done but `completed` not yet settled.
+    #[cold]
+    pub(crate) fn hand_on_waiters(&self, completed: u32, generation: u32) {
+        let guard = self.recycler.pin();
+        let mut waiters = self.waiters.claim((completed, generation), &guard);
+        let mut from = completed;
+        let answer = loop {
+            if waiters.is_empty() {
+                return;
+            }
+            // `completed` is pending, so it and its path are live.
+            let walked = self.walk(from, None, Follow::Jumps, None);
+            match walked.end {
+                WalkEnd::Canonical(c) => break Ok(ObjRef::new(c.index, c.generation)),
+                WalkEnd::Cycle => break Err(()),
+                WalkEnd::Open(open_end) => {
+                    let at = (open_end, self.ref_at(open_end).generation());
+                    let pushed: Vec<_> = waiters
+                        .drain(..)
+                        .map(|waiter| self.waiters.push(at, waiter, &guard))
+                        .collect();
+                    if self.slot_at(open_end).announce_listener(at.1) {
+                        return;
+                    }
+                    // `open_end` completed first: take back what its
+                    // completion did not claim, and look on from there.
+                    waiters = pushed
+                        .into_iter()
+                        .filter_map(|pushed| self.waiters.take_back(pushed, &guard))
+                        .collect();
+                    from = open_end;
+                }
+                WalkEnd::Stopped | WalkEnd::TimedOut(_) => {
+                    unreachable!("walk without a stop or deadline")
+                }
+            }
+        };
+        drop(guard);
+        for waiter in waiters {
+            // A waiter's own ref may have been released while it waited.
+            let answer = match (self.slot(waiter.r), answer) {
+                (Err(error), _) => Err(error),
+                (Ok(_), Ok(canonical)) => Ok(canonical),
+                (Ok(_), Err(())) => Err(AliasError::Cycle(waiter.r)),
+            };
+            waiter.answer(answer);
+        }
+    }
+}

@@ -1,0 +1,571 @@
+//! Waiter lists: callbacks and futures that wait for a ref's canonical
+//! ref with no thread asleep (`on_resolved`, `resolved`).
+//!
+//! # Where a waiter waits
+//!
+//! Like a sleeping resolver, a waiter for ref `r` waits at the open end `e`
+//! of `r`'s path: the one ref whose edge decides `r`'s answer next. It is a
+//! node in one of the table's waiter lists, the list of `e`'s index modulo
+//! [`LISTS`], marked with `e`'s index and generation (so a node is never
+//! taken for a newer ref in `e`'s slot). The lists are made on the table's
+//! first waiter: a table nobody waits on has none, and refs nobody waits
+//! on pay nothing.
+//!
+//! # The handshake with the completion: no waiter is lost
+//!
+//! A **registrant** (a new waiter, or one being moved) pushes its node onto
+//! the list (a CAS on the head), then announces it on `e`'s edge: a CAS
+//! that sets the edge's `listeners` flag, made even when the flag is set
+//! already (see `target`). A **completion** of `e` (`alias` or
+//! `add_canonical` replacing the open edge by CAS) that found `listeners`
+//! set scans `e`'s list and claims every node marked with `e`.
+//!
+//! Both CASes are RMWs on `e.link`, so one comes first. If the
+//! announcement does, the completion's CAS reads from it (or from a later
+//! RMW of the word), synchronizes with it (AcqRel), and so its scan, which
+//! starts after, sees the push. If the completion does, the announcement
+//! fails (the edge is no longer open) and the registrant claims its node
+//! back and looks at `e` again. Either way the node is claimed. A claim is
+//! one CAS of the node's state from `ARMED` to `CLAIMED`, so exactly one
+//! thread takes each waiter: the completion, the registrant taking it
+//! back, or the sweeper of a dropped future's node.
+//!
+//! # Delivering (in `table::events`)
+//!
+//! The completing call, once its own work is done, looks where `e`'s edge
+//! now leads: to a canonical ref `c`, and every waiter it claimed gets
+//! `Ok(c)`; round a cycle, `Err(Cycle)`; to another open end `e2`, and the
+//! waiters **move** there, pushed and announced at `e2` like new ones. So a
+//! waiter is handed on once per edge its open end gets, and answered by
+//! the call that completes its path: no relay through the path's refs.
+//!
+//! # Freeing nodes
+//!
+//! A claimed node, and the node of a dropped future, are garbage. Only a
+//! list's **sweeper** unlinks nodes, at most one sweeper per list at a time
+//! (a flag taken by CAS; a thread that finds it taken asks the holder to
+//! sweep once more, and never waits). So the sweeper is the only writer of
+//! interior links, and pushes change only the head. A scan may still be on
+//! a node the sweeper unlinks: nodes are freed through the epoch (see
+//! `recycle`), after every guard held at the unlinking; scanners and
+//! registrants hold one. A list is swept when its pushes and claims since
+//! the last sweep outnumber the nodes that sweep left (and at least
+//! [`SWEEP_MIN`]): the nodes of a list stay within about twice its most
+//! waiters plus a constant, at O(1) amortized per push or claim.
+
+use std::ptr;
+use std::sync::Arc;
+use std::task::Waker;
+
+use crate::recycle::ReadGuard;
+use crate::sync::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, UnsafeCell, WakerSlot};
+use crate::{AliasError, ObjRef};
+
+/// A waiter's answer: the canonical ref, or why there is none.
+pub(crate) type Answer = Result<ObjRef, AliasError>;
+
+/// Waiter lists per table: a power of two, so that a list is an index's
+/// low bits. Under loom two, so that models with few refs share a list.
+pub(crate) const LISTS: usize = if cfg!(loom) { 2 } else { 1024 };
+
+/// A list is swept after at least this many pushes and claims.
+const SWEEP_MIN: u32 = if cfg!(loom) { 2 } else { 32 };
+
+/// Node states.
+const ARMED: u32 = 0;
+const CLAIMED: u32 = 1;
+const DONE: u32 = 2;
+
+/// Sweeper flag states.
+const IDLE: u32 = 0;
+const BUSY: u32 = 1;
+const AGAIN: u32 = 2;
+
+/// `on_resolved`'s callback, boxed.
+pub(crate) type Callback = Box<dyn FnOnce(Answer) + Send>;
+
+/// What runs when a waiter's answer is known.
+pub(crate) enum Payload {
+    /// `on_resolved`'s callback.
+    Callback(Callback),
+    /// A `resolved` future's shared half.
+    Future(Arc<FutureSlot>),
+}
+
+/// A waiter out of any list: its ref and what to run.
+pub(crate) struct Waiter {
+    pub(crate) r: ObjRef,
+    pub(crate) payload: Payload,
+}
+
+impl Waiter {
+    /// Runs the callback or completes the future.
+    pub(crate) fn answer(self, answer: Answer) {
+        match self.payload {
+            Payload::Callback(callback) => callback(answer),
+            Payload::Future(slot) => slot.complete(answer),
+        }
+    }
+}
+
+/// The state a `resolved` future shares with its waiter node.
+pub(crate) struct FutureSlot {
+    /// `WAITING`, then `READY` (answer written) or `ABANDONED` (the future
+    /// was dropped); never changes after that.
+    state: AtomicU32,
+    /// Written once, by the one thread that claimed the waiter, before
+    /// `READY`; read only after `READY` is seen.
+    answer: UnsafeCell<Option<Answer>>,
+    waker: WakerSlot,
+}
+
+// SAFETY: the answer cell is written once, by the one claimer, before
+// `READY` (Release), and read only after `READY` is seen (Acquire); the
+// other fields are atomics or the waker slot, which is `Sync`.
+unsafe impl Sync for FutureSlot {}
+
+const WAITING: u32 = 0;
+const READY: u32 = 1;
+const ABANDONED: u32 = 2;
+
+impl FutureSlot {
+    pub(crate) fn new(waker: &Waker) -> Self {
+        let slot = FutureSlot {
+            state: AtomicU32::new(WAITING),
+            answer: UnsafeCell::new(None),
+            waker: WakerSlot::new(),
+        };
+        slot.waker.register(waker);
+        slot
+    }
+
+    /// Registers `waker` for the wake-up (replacing the one before) and
+    /// returns the answer if it is there. Registering first, checking
+    /// after: a completion between the two wakes the new waker.
+    pub(crate) fn poll(&self, waker: &Waker) -> Option<Answer> {
+        self.waker.register(waker);
+        self.answer()
+    }
+
+    /// The answer, if it is there.
+    pub(crate) fn answer(&self) -> Option<Answer> {
+        // Acquire: pairs with `complete`'s Release, so the answer written
+        // before `READY` is seen.
+        if self.state.load(Ordering::Acquire) != READY {
+            return None;
+        }
+        // SAFETY: `READY` was set after the only write of the answer
+        // (Release/Acquire above), and the answer is never written again.
+        self.answer.with(|answer| unsafe { *answer })
+    }
+
+    fn complete(&self, answer: Answer) {
+        // Relaxed: only skips the work for a future already dropped; the
+        // CAS below decides.
+        if self.state.load(Ordering::Relaxed) == ABANDONED {
+            return;
+        }
+        // SAFETY: only the thread that claimed this future's waiter writes
+        // the answer, once (a claim is exclusive); readers read it only
+        // after the `READY` below.
+        self.answer.with_mut(|slot| unsafe { *slot = Some(answer) });
+        // Release: publishes the answer. Fails only if the future was
+        // dropped meanwhile, and then nobody reads it.
+        if self
+            .state
+            .compare_exchange(WAITING, READY, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.waker.wake();
+        }
+    }
+
+    /// The future is dropped: its node becomes garbage.
+    pub(crate) fn abandon(&self) {
+        // AcqRel: a failure means `READY` (nothing left to do); the
+        // sweeper's Acquire load of `ABANDONED` then frees the node.
+        let _ =
+            self.state
+                .compare_exchange(WAITING, ABANDONED, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    fn is_abandoned(&self) -> bool {
+        self.state.load(Ordering::Acquire) == ABANDONED
+    }
+}
+
+/// A waiter in a list.
+struct Node {
+    /// The node behind this one. Written by the pusher before the push, and
+    /// later only by the list's sweeper.
+    next: AtomicPtr<Node>,
+    /// The open end this waiter waits at: index, generation.
+    at: (u32, u32),
+    r: ObjRef,
+    state: AtomicU32,
+    /// A future's shared half, readable at any time (the sweeper checks
+    /// whether the future was dropped).
+    future: Option<Arc<FutureSlot>>,
+    /// A callback, taken by the thread that claims the node.
+    callback: UnsafeCell<Option<Callback>>,
+}
+
+impl Node {
+    fn new(at: (u32, u32), waiter: Waiter) -> Self {
+        let (future, callback) = match waiter.payload {
+            Payload::Callback(callback) => (None, Some(callback)),
+            Payload::Future(slot) => (Some(slot), None),
+        };
+        Node {
+            next: AtomicPtr::new(ptr::null_mut()),
+            at,
+            r: waiter.r,
+            state: AtomicU32::new(ARMED),
+            future,
+            callback: UnsafeCell::new(callback),
+        }
+    }
+
+    /// Takes the waiter if it is still armed: at most one caller ever
+    /// gets it.
+    fn claim(&self) -> Option<Waiter> {
+        // AcqRel: the winner sees the node as its pusher wrote it.
+        self.state
+            .compare_exchange(ARMED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .ok()?;
+        let payload = match &self.future {
+            Some(slot) => Payload::Future(Arc::clone(slot)),
+            None => {
+                // SAFETY: the claim above is exclusive, and the callback is
+                // touched only by the claimer (and by the node's drop, which
+                // comes after the `DONE` below).
+                let callback = self
+                    .callback
+                    .with_mut(|callback| unsafe { (*callback).take() });
+                Payload::Callback(callback.expect("a node holds a callback or a future"))
+            }
+        };
+        // Release: the sweeper frees the node only after this, which is
+        // after the last use of its payload.
+        self.state.store(DONE, Ordering::Release);
+        Some(Waiter { r: self.r, payload })
+    }
+
+    /// Whether the sweeper may unlink the node: claimed and taken, or a
+    /// dropped future's (claimed here, so no completion delivers it).
+    fn is_garbage(&self) -> bool {
+        match self.state.load(Ordering::Acquire) {
+            DONE => true,
+            ARMED if self.future.as_ref().is_some_and(|slot| slot.is_abandoned()) => {
+                // Dropping the claimed waiter drops only an `Arc`.
+                self.claim().is_some()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A node pushed by [`Waiters::push`], for [`Waiters::take_back`].
+pub(crate) struct Pushed(*const Node);
+
+/// One waiter list.
+struct List {
+    head: AtomicPtr<Node>,
+    /// Pushes and claims since the last sweep.
+    changes: AtomicU32,
+    /// Sweep again after this many changes.
+    threshold: AtomicU32,
+    /// Nodes in the list, garbage included (for `memory_bytes`).
+    nodes: AtomicUsize,
+    sweeper: AtomicU32,
+}
+
+impl List {
+    fn new() -> Self {
+        List {
+            head: AtomicPtr::new(ptr::null_mut()),
+            changes: AtomicU32::new(0),
+            threshold: AtomicU32::new(SWEEP_MIN),
+            nodes: AtomicUsize::new(0),
+            sweeper: AtomicU32::new(IDLE),
+        }
+    }
+}
+
+/// A table's waiter lists (module docs).
+pub(crate) struct Waiters {
+    #[cfg(not(loom))]
+    lists: once_cell::race::OnceBox<Box<[List]>>,
+    /// Made at once under loom: the lazy making is not what the models
+    /// are about.
+    #[cfg(loom)]
+    lists: Box<[List]>,
+}
+
+// SAFETY: the raw node pointers in the lists are owned by the lists; nodes
+// are shared between threads only through the protocol above (pushed with
+// Release, read with Acquire, payloads taken by one claimer), and their
+// payloads are `Send`.
+unsafe impl Send for Waiters {}
+// SAFETY: as above; every shared access goes through atomics or a claim.
+unsafe impl Sync for Waiters {}
+
+fn new_lists() -> Box<[List]> {
+    (0..LISTS).map(|_| List::new()).collect()
+}
+
+impl Waiters {
+    pub(crate) fn new() -> Self {
+        Waiters {
+            #[cfg(not(loom))]
+            lists: once_cell::race::OnceBox::new(),
+            #[cfg(loom)]
+            lists: new_lists(),
+        }
+    }
+
+    /// The lists, made now if this is the table's first waiter.
+    fn lists(&self) -> &[List] {
+        #[cfg(not(loom))]
+        return self.lists.get_or_init(|| Box::new(new_lists()));
+        #[cfg(loom)]
+        &self.lists
+    }
+
+    /// The lists if any waiter was ever put in one.
+    fn made(&self) -> Option<&[List]> {
+        #[cfg(not(loom))]
+        return self.lists.get().map(|lists| &lists[..]);
+        #[cfg(loom)]
+        Some(&self.lists)
+    }
+
+    fn list(&self, index: u32) -> &List {
+        &self.lists()[index as usize % LISTS]
+    }
+
+    /// Heap bytes of the lists and their nodes.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.made().map_or(0, |lists| {
+            let nodes: usize = lists
+                .iter()
+                .map(|list| list.nodes.load(Ordering::Relaxed))
+                .sum();
+            std::mem::size_of_val(lists) + nodes * std::mem::size_of::<Node>()
+        })
+    }
+
+    /// Puts `waiter` in the list of open end `at`. The caller then
+    /// announces it on `at`'s edge, under the same `guard`, and takes it
+    /// back with [`take_back`](Self::take_back) if that fails.
+    pub(crate) fn push(&self, at: (u32, u32), waiter: Waiter, guard: &ReadGuard<'_>) -> Pushed {
+        let list = self.list(at.0);
+        let node = Box::into_raw(Box::new(Node::new(at, waiter)));
+        // Relaxed: the node's contents are published by the CAS below.
+        list.nodes.fetch_add(1, Ordering::Relaxed);
+        let mut head = list.head.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: `node` is ours until the CAS below publishes it.
+            unsafe { (*node).next.store(head, Ordering::Relaxed) };
+            // Release: a scan that reads the new head (Acquire) sees the
+            // node as written above.
+            match list
+                .head
+                .compare_exchange(head, node, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => head = now,
+            }
+        }
+        self.changed(list, 1, guard);
+        Pushed(node)
+    }
+
+    /// Takes back a waiter that [`push`](Self::push) put in a list, unless
+    /// a completion claimed it first (then it is the completion's to
+    /// deliver).
+    pub(crate) fn take_back(&self, pushed: Pushed, guard: &ReadGuard<'_>) -> Option<Waiter> {
+        // SAFETY: the node was pushed under `guard`, which is still held,
+        // so even if it was claimed and unlinked since, it is not freed.
+        let node = unsafe { &*pushed.0 };
+        let waiter = node.claim()?;
+        self.changed(self.list(node.at.0), 1, guard);
+        Some(waiter)
+    }
+
+    /// Claims every waiter at open end `at` (just completed).
+    pub(crate) fn claim(&self, at: (u32, u32), guard: &ReadGuard<'_>) -> Vec<Waiter> {
+        let list = self.list(at.0);
+        let mut claimed = Vec::new();
+        // Acquire: sees every node pushed before the head it reads, and
+        // (through the completion's CAS, module docs) every node announced
+        // at `at` before the completion.
+        let mut current = list.head.load(Ordering::Acquire);
+        // SAFETY: nodes are freed only through the epoch, after `guard`
+        // (held since before this load) is dropped; an unlinked node's
+        // `next` still leads on into the list.
+        while let Some(node) = unsafe { current.as_ref() } {
+            if node.at == at {
+                claimed.extend(node.claim());
+            }
+            current = node.next.load(Ordering::Acquire);
+        }
+        if !claimed.is_empty() {
+            self.changed(list, claimed.len(), guard);
+        }
+        claimed
+    }
+
+    /// Counts `count` pushes or claims, and sweeps if they are due.
+    fn changed(&self, list: &List, count: usize, guard: &ReadGuard<'_>) {
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        // Relaxed: the counts only decide when to sweep; the sweep itself
+        // synchronizes through the head and the node states.
+        let changes = list
+            .changes
+            .fetch_add(count, Ordering::Relaxed)
+            .saturating_add(count);
+        if changes >= list.threshold.load(Ordering::Relaxed) {
+            Self::sweep(list, guard);
+        }
+    }
+
+    /// Unlinks the list's garbage, unless another thread sweeps it (then
+    /// that one sweeps again).
+    fn sweep(list: &List, guard: &ReadGuard<'_>) {
+        // Acquire on taking the flag: sees the links the last sweeper
+        // wrote (its Release below).
+        loop {
+            match list
+                .sweeper
+                .compare_exchange(IDLE, BUSY, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(BUSY) => {
+                    if list
+                        .sweeper
+                        .compare_exchange(BUSY, AGAIN, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+        loop {
+            list.changes.store(0, Ordering::Relaxed);
+            let live = Self::unlink_garbage(list, guard);
+            list.threshold.store(live.max(SWEEP_MIN), Ordering::Relaxed);
+            // Release: the next sweeper sees the links written here.
+            match list
+                .sweeper
+                .compare_exchange(BUSY, IDLE, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                // Asked to go again: another change came in meanwhile.
+                Err(_) => list.sweeper.store(BUSY, Ordering::Relaxed),
+            }
+        }
+    }
+
+    /// One pass of the sweeper: unlinks and retires every garbage node,
+    /// returns how many nodes are left.
+    fn unlink_garbage(list: &List, guard: &ReadGuard<'_>) -> u32 {
+        let mut live = 0u32;
+        // The last node kept: its `next` is ours to write.
+        let mut kept: Option<&Node> = None;
+        let mut current = list.head.load(Ordering::Acquire);
+        // SAFETY: as in `claim`; besides, only this sweeper frees nodes of
+        // this list, and it frees them only through the epoch.
+        while let Some(node) = unsafe { current.as_ref() } {
+            let next = node.next.load(Ordering::Acquire);
+            if node.is_garbage() {
+                Self::unlink(list, kept, current, next);
+                list.nodes.fetch_sub(1, Ordering::Relaxed);
+                let retired = RetiredNode(current);
+                // SAFETY (of the drop in the deferred call): the node is
+                // unlinked, so no scan that starts from now on reaches it,
+                // and the epoch runs the call only after every guard held
+                // now, which covers every scan still on it, is dropped.
+                guard.defer(move || drop(retired));
+            } else {
+                live = live.saturating_add(1);
+                kept = Some(node);
+            }
+            current = next;
+        }
+        live
+    }
+
+    /// Unlinks `node`, whose predecessor is `kept` (or the head, or a node
+    /// pushed since) and successor `next`.
+    fn unlink(list: &List, kept: Option<&Node>, node: *mut Node, next: *mut Node) {
+        // Release: a scan that reads the new link sees `next` as written.
+        if let Some(kept) = kept {
+            // Interior links are the sweeper's alone: `kept.next` is `node`.
+            kept.next.store(next, Ordering::Release);
+            return;
+        }
+        if list
+            .head
+            .compare_exchange(node, next, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return;
+        }
+        // Pushed in front since: find the new predecessor.
+        let mut before = list.head.load(Ordering::Acquire);
+        loop {
+            // SAFETY: the nodes pushed since are live (only this sweeper
+            // unlinks), and `node` is behind them.
+            let candidate = unsafe { &*before };
+            let after = candidate.next.load(Ordering::Acquire);
+            if after == node {
+                candidate.next.store(next, Ordering::Release);
+                return;
+            }
+            before = after;
+        }
+    }
+}
+
+/// An unlinked node, freed when this is dropped (in a deferred call).
+struct RetiredNode(*mut Node);
+
+// SAFETY: the node is unlinked and owned by this value alone; its payload
+// (a callback or an `Arc` of a future's slot) is `Send`.
+unsafe impl Send for RetiredNode {}
+
+impl Drop for RetiredNode {
+    fn drop(&mut self) {
+        // SAFETY: made by `Box::into_raw` in `push`, unlinked, and retired
+        // once (the sweeper retires each node it unlinks, and unlinks it
+        // once).
+        drop(unsafe { Box::from_raw(self.0) });
+    }
+}
+
+impl Drop for Waiters {
+    fn drop(&mut self) {
+        let Some(lists) = self.made() else { return };
+        for list in lists {
+            let mut current = list.head.load(Ordering::Acquire);
+            while !current.is_null() {
+                // SAFETY: the table is being dropped, so no other thread
+                // uses the list; each linked node is freed once here
+                // (unlinked ones were retired and are freed by the epoch).
+                let node = unsafe { Box::from_raw(current) };
+                current = node.next.load(Ordering::Acquire);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Waiters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiters")
+            .field("made", &self.made().is_some())
+            .finish_non_exhaustive()
+    }
+}
