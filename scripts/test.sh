@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check, in the order CI runs them: formatting, lints (std and loom
 # builds), unit, integration and doc tests, benches compiled and run once in
-# test mode, then the loom models (scripts/loom.sh).
+# test mode, rustdoc without warnings, `cargo package`, then the loom models
+# (scripts/loom.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,12 @@ cargo test --workspace --all-targets
 
 echo "== cargo test --doc"
 cargo test --workspace --doc
+
+echo "== cargo doc (no warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p halo-alias
+
+echo "== cargo package (what a release would publish builds on its own)"
+cargo package -p halo-alias --allow-dirty
 
 echo "== loom models"
 bash scripts/loom.sh
