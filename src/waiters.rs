@@ -43,8 +43,8 @@
 //!
 //! A claimed node, and the node of a dropped future, are garbage. Only a
 //! list's **sweeper** unlinks nodes, at most one sweeper per list at a time
-//! (a flag taken by CAS; a thread that finds it taken asks the holder to
-//! sweep once more, and never waits). So the sweeper is the only writer of
+//! (a flag taken by CAS; a thread that finds it taken leaves the sweep to
+//! a later change, and never waits). So the sweeper is the only writer of
 //! interior links, and pushes change only the head. A scan may still be on
 //! a node the sweeper unlinks: nodes are freed through the epoch (see
 //! `recycle`), after every guard held at the unlinking; scanners and
@@ -79,7 +79,6 @@ const DONE: u32 = 2;
 /// Sweeper flag states.
 const IDLE: u32 = 0;
 const BUSY: u32 = 1;
-const AGAIN: u32 = 2;
 
 /// `on_resolved`'s callback, boxed.
 pub(crate) type Callback = Box<dyn FnOnce(Answer) + Send>;
@@ -430,43 +429,25 @@ impl Waiters {
         }
     }
 
-    /// Unlinks the list's garbage, unless another thread sweeps it (then
-    /// that one sweeps again).
+    /// One pass over the list unlinking its garbage, unless another
+    /// thread is sweeping it. One pass only: changes made during it count
+    /// towards the next sweep, which the change past the threshold starts,
+    /// so no caller sweeps for longer than one pass over the list (and
+    /// holds its guard, which keeps the epoch from moving, no longer).
     fn sweep(list: &List, guard: &ReadGuard<'_>) {
-        // Acquire on taking the flag: sees the links the last sweeper
-        // wrote (its Release below).
-        loop {
-            match list
-                .sweeper
-                .compare_exchange(IDLE, BUSY, Ordering::Acquire, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(BUSY) => {
-                    if list
-                        .sweeper
-                        .compare_exchange(BUSY, AGAIN, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                    {
-                        return;
-                    }
-                }
-                Err(_) => return,
-            }
+        // Acquire: sees the links the last sweeper wrote (its Release).
+        if list
+            .sweeper
+            .compare_exchange(IDLE, BUSY, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
         }
-        loop {
-            list.changes.store(0, Ordering::Relaxed);
-            let live = Self::unlink_garbage(list, guard);
-            list.threshold.store(live.max(SWEEP_MIN), Ordering::Relaxed);
-            // Release: the next sweeper sees the links written here.
-            match list
-                .sweeper
-                .compare_exchange(BUSY, IDLE, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                // Asked to go again: another change came in meanwhile.
-                Err(_) => list.sweeper.store(BUSY, Ordering::Relaxed),
-            }
-        }
+        list.changes.store(0, Ordering::Relaxed);
+        let live = Self::unlink_garbage(list, guard);
+        list.threshold.store(live.max(SWEEP_MIN), Ordering::Relaxed);
+        // Release: the next sweeper sees the links written here.
+        list.sweeper.store(IDLE, Ordering::Release);
     }
 
     /// One pass of the sweeper: unlinks and retires every garbage node,

@@ -426,3 +426,24 @@ fn registration_racing_completion_answers_each_waiter_once() {
         assert_eq!(answers.load(Ordering::SeqCst), 6);
     }
 }
+
+#[test]
+fn a_panicking_callback_loses_no_other_waiter_and_no_release() {
+    let table = AliasTable::new();
+    let f = table.register().unwrap();
+    let log: Log = Arc::default();
+    table
+        .on_resolved(f, |_| panic!("a callback's own bug"))
+        .unwrap();
+    log_answer(&table, &log, f);
+    // Nobody holds f: storing it releases it.
+    table.decref(f).unwrap();
+    let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| table.add_canonical(f)));
+    assert!(
+        stored.is_err(),
+        "the callback's panic goes on from add_canonical"
+    );
+    assert_eq!(sorted(&log), vec![(f, Ok(f))]);
+    assert_eq!(table.len(), 0);
+    assert_eq!(table.try_resolve(f), Err(AliasError::StaleRef(f)));
+}

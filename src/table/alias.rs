@@ -42,6 +42,7 @@
 //! A call whose pre-check ended at a canonical ref skips the fence: its
 //! edge leads to a canonical ref forever and cannot lie on a cycle.
 
+use super::events::{self, Panic};
 use super::AliasTable;
 use crate::reverse::ReverseTable;
 use crate::sync::{fence, Ordering};
@@ -52,7 +53,8 @@ use crate::{AliasError, ObjRef};
 /// Whether `alias_open` committed the edge (so the unit held on the
 /// target is now its pin).
 enum Outcome {
-    Committed(Result<(), AliasError>),
+    /// With the panic of a waiter's callback, if one panicked.
+    Committed(Result<(), AliasError>, Option<Panic>),
     NotCommitted(Result<(), AliasError>),
 }
 
@@ -112,10 +114,11 @@ impl AliasTable {
         // once committed it is pending until this call settles it.
         self.hold_checked(target_slot, target)?;
         match self.alias_open(alias, target) {
-            Outcome::Committed(result) => {
+            Outcome::Committed(result, panic) => {
                 // The edge took effect: `alias` is no longer pending, and
                 // if nobody holds it, it is released now.
                 self.settle(alias.index());
+                events::resume(panic);
                 result
             }
             Outcome::NotCommitted(result) => {
@@ -199,11 +202,13 @@ impl AliasTable {
             // This edge closed a cycle: its refs live and die as one.
             self.close_ring(a);
         }
-        if listeners {
-            // Before the caller settles `alias`: see `events`.
-            self.hand_on_waiters(a, generation);
-        }
-        Outcome::Committed(checked)
+        // Before the caller settles `alias`: see `events`.
+        let panic = if listeners {
+            self.hand_on_waiters(a, generation)
+        } else {
+            None
+        };
+        Outcome::Committed(checked, panic)
     }
 
     /// `alias(alias, target)` found `alias`'s edge already set to `set`.
@@ -309,12 +314,15 @@ impl AliasTable {
             wake,
         ) {
             Completion::Done { listeners } => {
-                if listeners {
-                    self.hand_on_waiters(r.index(), r.generation());
-                }
+                let panic = if listeners {
+                    self.hand_on_waiters(r.index(), r.generation())
+                } else {
+                    None
+                };
                 // Stored: no longer pending; released now if nobody holds
                 // it and no alias pins it.
                 self.settle(r.index());
+                events::resume(panic);
                 return Ok(());
             }
             Completion::Stale => return Err(AliasError::StaleRef(r)),

@@ -11,6 +11,8 @@
 //! another open end takes them over. The answers run after the guard is
 //! dropped, so a callback may call back into the table.
 
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use super::AliasTable;
@@ -28,7 +30,11 @@ impl AliasTable {
     /// it runs on the thread whose call completes `r`'s path (or closes
     /// the cycle it leads into), after that call's effects are visible,
     /// before that call returns, and outside any lock: `f` may call back
-    /// into the table. Waiting holds nothing: keep a holder of `r` while
+    /// into the table. It runs before that call settles the ref it
+    /// completed: an output that nobody holds is released after the
+    /// callbacks, not before. If a callback panics, the others still run,
+    /// the completing call finishes its work, and then the panic goes on
+    /// from that call. Waiting holds nothing: keep a holder of `r` while
     /// the answer matters. No thread sleeps and no lock is taken; a
     /// pending `r` costs one node (two allocations: the node and `f`).
     /// `f` never runs if the table is dropped first.
@@ -180,14 +186,19 @@ impl AliasTable {
     /// Hands on the waiters at `completed`, whose open edge of generation
     /// `generation` the caller has just set (and found `listeners` on),
     /// with its own work done but `completed` not yet settled.
+    ///
+    /// Every waiter is answered even if a callback (or a waker) before it
+    /// panics; the first panic is returned, for the caller to resume once
+    /// it has settled `completed`, so that no waiter is lost and no ref
+    /// stays pending because of someone else's callback.
     #[cold]
-    pub(crate) fn hand_on_waiters(&self, completed: u32, generation: u32) {
+    pub(crate) fn hand_on_waiters(&self, completed: u32, generation: u32) -> Option<Panic> {
         let guard = self.recycler.pin();
         let mut waiters = self.waiters.claim((completed, generation), &guard);
         let mut from = completed;
         let answer = loop {
             if waiters.is_empty() {
-                return;
+                return None;
             }
             // `completed` is pending, so it and its path are live.
             let walked = self.walk(from, None, Follow::Jumps, None);
@@ -201,7 +212,7 @@ impl AliasTable {
                         .map(|waiter| self.waiters.push(at, waiter, &guard))
                         .collect();
                     if self.slot_at(open_end).announce_listener(at.1) {
-                        return;
+                        return None;
                     }
                     // `open_end` completed first: take back what its
                     // completion did not claim, and look on from there.
@@ -217,6 +228,7 @@ impl AliasTable {
             }
         };
         drop(guard);
+        let mut first_panic = None;
         for waiter in waiters {
             // A waiter's own ref may have been released while it waited.
             let answer = match (self.slot(waiter.r), answer) {
@@ -224,7 +236,22 @@ impl AliasTable {
                 (Ok(_), Ok(canonical)) => Ok(canonical),
                 (Ok(_), Err(())) => Err(AliasError::Cycle(waiter.r)),
             };
-            waiter.answer(answer);
+            // Unwind safety: a panicking callback leaves nothing of the
+            // table's half-done; the rest are answered as if it returned.
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waiter.answer(answer))) {
+                first_panic.get_or_insert(panic);
+            }
         }
+        first_panic
+    }
+}
+
+/// A callback's panic, carried to the end of the call that ran it.
+pub(crate) type Panic = Box<dyn Any + Send>;
+
+/// Resumes a panic that [`AliasTable::hand_on_waiters`] caught.
+pub(crate) fn resume(panic: Option<Panic>) {
+    if let Some(panic) = panic {
+        std::panic::resume_unwind(panic);
     }
 }
