@@ -1,7 +1,8 @@
 //! [`AliasTable`]: the two tables, how refs are registered, and the
 //! lookups every call shares. The calls themselves live in submodules, one
 //! concept each: `alias` (setting edges, and the cycle protocol),
-//! `resolve` (from a ref to its canonical ref) and `queries`.
+//! `resolve` (from a ref to its canonical ref), `events` (being told it:
+//! callbacks and futures), `lifecycle` and `queries`.
 //!
 //! **Progress.** `register`, `alias`, `add_canonical`, `incref`, `decref`
 //! and every query are lock-free: each loop retries only when another
@@ -9,8 +10,10 @@
 //! ever waits for another thread to finish its own steps. Two exceptions:
 //! the counts of refs on a cycle change under a per-table lock
 //! (`lifecycle`), and a call that releases refs runs the release handler
-//! before it returns. Only `resolve` and `resolve_timeout` block, and only
-//! while the path is open.
+//! before it returns (and a completing call runs the callbacks waiting on
+//! its path). `on_resolved` and polling a `resolved` future are lock-free
+//! too. Only `resolve` and `resolve_timeout` block, and only while the path
+//! is open.
 
 mod alias;
 mod events;
