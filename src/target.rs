@@ -404,26 +404,8 @@ impl TargetSlot {
     /// caller holds a unit of the ref, so the slot is its ref's.
     #[inline]
     pub(crate) fn announce_sleeper(&self) -> bool {
-        let mut current = self.link.load(Ordering::Acquire);
-        loop {
-            match edge_of(current) {
-                // Already set and never cleared while open: a completion
-                // after this load sees it.
-                Edge::Open { sleepers: true, .. } => return true,
-                Edge::Open { .. } => {
-                    match self.link.compare_exchange(
-                        current,
-                        current | u64::from(SLEEPERS),
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => return true,
-                        Err(now) => current = now,
-                    }
-                }
-                _ => return false,
-            }
-        }
+        // The caller's unit: the open word's tag is the ref's own.
+        self.flag_open_edge(SLEEPERS, None, true)
     }
 
     /// Announces a listener at the ref of generation `generation`: sets
@@ -438,21 +420,32 @@ impl TargetSlot {
     /// found the flag set by another listener would order nothing.
     #[inline]
     pub(crate) fn announce_listener(&self, generation: u32) -> bool {
+        self.flag_open_edge(LISTENERS, Some(generation), false)
+    }
+
+    /// Sets `flag` on the open edge by CAS, keeping the tag; `false` once
+    /// the edge is set, or if `generation` is given and the open word's tag
+    /// is another. With `load_suffices`, a load that finds the flag set
+    /// answers `true` without writing (a flag is never cleared while open).
+    #[inline]
+    fn flag_open_edge(&self, flag: u32, generation: Option<u32>, load_suffices: bool) -> bool {
         let mut current = self.link.load(Ordering::Acquire);
         loop {
-            match edge_of(current) {
-                Edge::Open { .. } if tag_of(current) == generation => {
-                    match self.link.compare_exchange(
-                        current,
-                        current | u64::from(LISTENERS),
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => return true,
-                        Err(now) => current = now,
-                    }
-                }
-                _ => return false,
+            if !matches!(edge_of(current), Edge::Open { .. })
+                || generation.is_some_and(|generation| tag_of(current) != generation)
+            {
+                return false;
+            }
+            let flagged = current | u64::from(flag);
+            if load_suffices && flagged == current {
+                return true;
+            }
+            match self
+                .link
+                .compare_exchange(current, flagged, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => current = now,
             }
         }
     }

@@ -31,7 +31,8 @@ use std::sync::Mutex;
 use std::task::{Context, Waker};
 
 use halo_alias::{AliasError, AliasTable, ObjRef};
-use loom_tests::{join_all, model_in_orders, spawn_all, table_with, task};
+use loom::sync::Arc;
+use loom_tests::{join_all, model_in_orders, spawn_all, table_with, task, Task};
 
 type Log = std::sync::Arc<Mutex<Vec<(ObjRef, Result<ObjRef, AliasError>)>>>;
 
@@ -40,6 +41,15 @@ type Log = std::sync::Arc<Mutex<Vec<(ObjRef, Result<ObjRef, AliasError>)>>>;
 fn log_answer(table: &AliasTable, log: &Log, r: ObjRef) -> Result<(), AliasError> {
     let log = log.clone();
     table.on_resolved(r, move |answer| log.lock().unwrap().push((r, answer)))
+}
+
+/// A task running `f` on the shared table.
+fn on<R: Send + 'static>(
+    table: &Arc<AliasTable>,
+    f: impl FnOnce(&AliasTable) -> R + Send + 'static,
+) -> Task<R> {
+    let table = table.clone();
+    task(move || f(&table))
 }
 
 fn sorted(log: &Log) -> Vec<(ObjRef, Result<ObjRef, AliasError>)> {
@@ -55,13 +65,10 @@ fn registration_racing_completion() {
         let log = Log::default();
         let tasks = vec![
             {
-                let (table, log) = (table.clone(), log.clone());
-                task(move || log_answer(&table, &log, g))
+                let log = log.clone();
+                on(&table, move |t| log_answer(t, &log, g))
             },
-            {
-                let table = table.clone();
-                task(move || table.add_canonical(g))
-            },
+            on(&table, move |t| t.add_canonical(g)),
         ];
         for result in join_all(spawn_all(order, tasks)) {
             assert_eq!(result, Ok(()));
@@ -79,13 +86,10 @@ fn second_listener_racing_completion() {
         log_answer(&table, &log, first).unwrap();
         let tasks = vec![
             {
-                let (table, log) = (table.clone(), log.clone());
-                task(move || log_answer(&table, &log, g))
+                let log = log.clone();
+                on(&table, move |t| log_answer(t, &log, g))
             },
-            {
-                let table = table.clone();
-                task(move || table.add_canonical(g))
-            },
+            on(&table, move |t| t.add_canonical(g)),
         ];
         for result in join_all(spawn_all(order, tasks)) {
             assert_eq!(result, Ok(()));
@@ -102,14 +106,8 @@ fn waiter_moving_while_the_next_end_completes() {
         let log = Log::default();
         log_answer(&table, &log, h).unwrap();
         let tasks = vec![
-            {
-                let table = table.clone();
-                task(move || table.alias(g, f))
-            },
-            {
-                let table = table.clone();
-                task(move || table.add_canonical(f))
-            },
+            on(&table, move |t| t.alias(g, f)),
+            on(&table, move |t| t.add_canonical(f)),
         ];
         for result in join_all(spawn_all(order, tasks)) {
             assert_eq!(result, Ok(()));
@@ -174,14 +172,8 @@ fn cycle_closing_with_waiters() {
         log_answer(&table, &log, a).unwrap();
         log_answer(&table, &log, b).unwrap();
         let tasks = vec![
-            {
-                let table = table.clone();
-                task(move || table.alias(a, b))
-            },
-            {
-                let table = table.clone();
-                task(move || table.alias(b, a))
-            },
+            on(&table, move |t| t.alias(a, b)),
+            on(&table, move |t| t.alias(b, a)),
         ];
         join_all(spawn_all(order, tasks));
         let expected = match (table.target(a).unwrap(), table.target(b).unwrap()) {
