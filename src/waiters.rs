@@ -348,6 +348,7 @@ impl Waiters {
         self.made().map_or(0, |lists| {
             let nodes: usize = lists
                 .iter()
+                // Relaxed: a size report, ordered with nothing.
                 .map(|list| list.nodes.load(Ordering::Relaxed))
                 .sum();
             std::mem::size_of_val(lists) + nodes * std::mem::size_of::<Node>()
@@ -360,11 +361,14 @@ impl Waiters {
     pub(crate) fn push(&self, at: (u32, u32), waiter: Waiter, guard: &ReadGuard<'_>) -> Pushed {
         let list = self.list(at.0);
         let node = Box::into_raw(Box::new(Node::new(at, waiter)));
-        // Relaxed: the node's contents are published by the CAS below.
+        // Relaxed: a count for `heap_bytes` only.
         list.nodes.fetch_add(1, Ordering::Relaxed);
+        // Relaxed: only the CAS's expected value; the CAS checks it, and
+        // the pusher never dereferences the head.
         let mut head = list.head.load(Ordering::Relaxed);
         loop {
             // SAFETY: `node` is ours until the CAS below publishes it.
+            // Relaxed: published by the CAS's Release.
             unsafe { (*node).next.store(head, Ordering::Relaxed) };
             // Release: a scan that reads the new head (Acquire) sees the
             // node as written above.
@@ -443,6 +447,7 @@ impl Waiters {
         {
             return;
         }
+        // Relaxed, both counts: they only decide when to sweep (`changed`).
         list.changes.store(0, Ordering::Relaxed);
         let live = Self::unlink_garbage(list, guard);
         list.threshold.store(live.max(SWEEP_MIN), Ordering::Relaxed);
@@ -463,6 +468,7 @@ impl Waiters {
             let next = node.next.load(Ordering::Acquire);
             if node.is_garbage() {
                 Self::unlink(list, kept, current, next);
+                // Relaxed: a count for `heap_bytes` only.
                 list.nodes.fetch_sub(1, Ordering::Relaxed);
                 let retired = RetiredNode(current);
                 // SAFETY (of the drop in the deferred call): the node is
@@ -548,5 +554,17 @@ impl std::fmt::Debug for Waiters {
         f.debug_struct("Waiters")
             .field("made", &self.made().is_some())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README and BENCHMARKS give the lists' size: 1024 of 32 bytes.
+    #[test]
+    fn the_lists_take_32_kib() {
+        assert_eq!(std::mem::size_of::<List>(), 32);
+        assert_eq!(LISTS * std::mem::size_of::<List>(), 32 << 10);
     }
 }

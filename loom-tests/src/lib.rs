@@ -127,6 +127,15 @@ mod harness {
         Box::new(f)
     }
 
+    /// A task running `f` on a shared table.
+    pub fn on<R: Send + 'static>(
+        table: &Arc<AliasTable>,
+        f: impl FnOnce(&AliasTable) -> R + Send + 'static,
+    ) -> Task<R> {
+        let table = table.clone();
+        task(move || f(&table))
+    }
+
     /// Spawns one loom thread per task, in `order`; returns the handles in
     /// the order of `tasks`, whatever the spawn order.
     pub fn spawn_all<R: Send + 'static>(order: Order, tasks: Vec<Task<R>>) -> Vec<JoinHandle<R>> {

@@ -31,8 +31,7 @@ use std::sync::Mutex;
 use std::task::{Context, Waker};
 
 use halo_alias::{AliasError, AliasTable, ObjRef};
-use loom::sync::Arc;
-use loom_tests::{join_all, model_in_orders, spawn_all, table_with, task, Task};
+use loom_tests::{join_all, model_in_orders, on, spawn_all, table_with, task};
 
 type Log = std::sync::Arc<Mutex<Vec<(ObjRef, Result<ObjRef, AliasError>)>>>;
 
@@ -41,15 +40,6 @@ type Log = std::sync::Arc<Mutex<Vec<(ObjRef, Result<ObjRef, AliasError>)>>>;
 fn log_answer(table: &AliasTable, log: &Log, r: ObjRef) -> Result<(), AliasError> {
     let log = log.clone();
     table.on_resolved(r, move |answer| log.lock().unwrap().push((r, answer)))
-}
-
-/// A task running `f` on the shared table.
-fn on<R: Send + 'static>(
-    table: &Arc<AliasTable>,
-    f: impl FnOnce(&AliasTable) -> R + Send + 'static,
-) -> Task<R> {
-    let table = table.clone();
-    task(move || f(&table))
 }
 
 fn sorted(log: &Log) -> Vec<(ObjRef, Result<ObjRef, AliasError>)> {

@@ -30,20 +30,12 @@ use std::time::Duration;
 
 use halo_alias::{AliasError, AliasTable, ObjRef};
 use loom::sync::Arc;
-use loom_tests::{join_all, model_in_orders, spawn_all, table_with, task, Task};
+use loom_tests::{join_all, model_in_orders, on, spawn_all, table_with, Task};
 
 #[derive(Debug, PartialEq)]
 enum Done {
     Call(Result<(), AliasError>),
     Resolved(Result<ObjRef, AliasError>),
-}
-
-fn on<R: Send + 'static>(
-    table: &Arc<AliasTable>,
-    f: impl FnOnce(&AliasTable) -> R + Send + 'static,
-) -> Task<R> {
-    let table = table.clone();
-    task(move || f(&table))
 }
 
 fn resolve(table: &Arc<AliasTable>, r: ObjRef) -> Task<Done> {
