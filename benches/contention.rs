@@ -20,8 +20,9 @@ use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode};
 
 use impls::{DashMapTables, Floor, Halo, RwLockTables, TwoMutex, UfRush};
 use workloads::churn::{HaloChurn, SeedRule};
+use workloads::pull_storm::{HaloListening, Shape, TwoMutexCallbacks};
 use workloads::{
-    chain_build, churn, fan_in, insert, memory, mix, resolve_hot, resolve_large, wake,
+    chain_build, churn, fan_in, insert, memory, mix, pull_storm, resolve_hot, resolve_large, wake,
 };
 
 fn config() -> Criterion {
@@ -89,6 +90,12 @@ fn churn(c: &mut Criterion) {
     group!(c, "churn".into(), churn; HaloChurn, SeedRule);
 }
 
+fn pull_storm(c: &mut Criterion) {
+    for shape in [Shape::Spread, Shape::OneRef] {
+        group!(c, shape.name().into(), pull_storm, shape; HaloListening, TwoMutexCallbacks);
+    }
+}
+
 fn wake_latency(c: &mut Criterion) {
     group!(c, "wake-latency".into(), wake; Halo, TwoMutex, RwLockTables, DashMapTables);
 }
@@ -96,7 +103,7 @@ fn wake_latency(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = config();
-    targets = insert, resolve_hot, resolve_large, chain_build, fan_in, scheduler_mix, churn, wake_latency
+    targets = insert, resolve_hot, resolve_large, chain_build, fan_in, scheduler_mix, churn, pull_storm, wake_latency
 }
 
 fn main() {

@@ -231,6 +231,28 @@ impl<T: Slot> Segments<T> {
         Ok(())
     }
 
+    /// Every slot of every allocated segment.
+    #[cfg_attr(loom, allow(dead_code, reason = "only the std waiter lists walk their slots"))]
+    pub(crate) fn slots(&self) -> impl Iterator<Item = &T> {
+        self.directory
+            .iter()
+            .enumerate()
+            .flat_map(|(number, entry)| {
+                // Acquire: as in `get`.
+                let segment = entry.load(Ordering::Acquire);
+                let slots: &[T] = if segment.is_null() {
+                    &[]
+                } else {
+                    // SAFETY: as in `get`: a non-null entry points to a
+                    // live segment of exactly its number's length, freed
+                    // only by `Drop`, which cannot run while `&self` is
+                    // borrowed.
+                    unsafe { std::slice::from_raw_parts(segment, Place::segment_len(number)) }
+                };
+                slots
+            })
+    }
+
     /// Bytes held by allocated segments (the directory is inline).
     pub(crate) fn heap_bytes(&self) -> usize {
         // Relaxed: a statistic; it orders nothing.

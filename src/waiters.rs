@@ -5,11 +5,14 @@
 //!
 //! Like a sleeping resolver, a waiter for ref `r` waits at the open end `e`
 //! of `r`'s path: the one ref whose edge decides `r`'s answer next. It is a
-//! node in one of the table's waiter lists, the list of `e`'s index modulo
-//! [`LISTS`], marked with `e`'s index and generation (so a node is never
-//! taken for a newer ref in `e`'s slot). The lists are made on the table's
-//! first waiter: a table nobody waits on has none, and refs nobody waits
-//! on pay nothing.
+//! node in one of the table's waiter lists, the list of `e`'s region of
+//! [`REFS_PER_LIST`] consecutive indexes, marked with `e`'s index and
+//! generation (so a node is never taken for a newer ref in `e`'s slot, or
+//! for a neighbour). A completion scans its region's list only, so its
+//! cost follows the waiters of a few refs, not of the whole table. The
+//! lists live in `Segments`, made when a waiter first comes to their
+//! region: a table nobody waits on has none, and a region with waiters
+//! costs 2 bytes per ref.
 //!
 //! # The handshake with the completion: no waiter is lost
 //!
@@ -58,15 +61,25 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use crate::recycle::ReadGuard;
+#[cfg(not(loom))]
+use crate::segments::{slots_per_line, OutOfMemory, Segments};
 use crate::sync::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, UnsafeCell, WakerSlot};
 use crate::{AliasError, ObjRef};
 
 /// A waiter's answer: the canonical ref, or why there is none.
 pub(crate) type Answer = Result<ObjRef, AliasError>;
 
-/// Waiter lists per table: a power of two, so that a list is an index's
-/// low bits. Under loom two, so that models with few refs share a list.
-pub(crate) const LISTS: usize = if cfg!(loom) { 2 } else { 1024 };
+/// Consecutive ref indexes that share a waiter list: few enough that a
+/// completion scans a short list, enough that a list (32 bytes) costs 2
+/// bytes per ref.
+#[cfg(not(loom))]
+pub(crate) const REFS_PER_LIST: u32 = 16;
+
+/// Under loom two lists made at once, and indexes share them modulo two,
+/// so that models with few refs share a list; the lazy making through
+/// `Segments` is what the growth models check.
+#[cfg(loom)]
+const LOOM_LISTS: usize = 2;
 
 /// A list is swept after at least this many pushes and claims.
 const SWEEP_MIN: u32 = if cfg!(loom) { 2 } else { 32 };
@@ -267,7 +280,9 @@ impl Node {
 /// A node pushed by [`Waiters::push`], for [`Waiters::take_back`].
 pub(crate) struct Pushed(*const Node);
 
-/// One waiter list.
+/// One waiter list. All zeros is a valid empty list (a zero threshold
+/// counts as [`SWEEP_MIN`]), so lists come in zeroed segments.
+#[derive(Default)]
 struct List {
     head: AtomicPtr<Node>,
     /// Pushes and claims since the last sweep.
@@ -279,24 +294,18 @@ struct List {
     sweeper: AtomicU32,
 }
 
-impl List {
-    fn new() -> Self {
-        List {
-            head: AtomicPtr::new(ptr::null_mut()),
-            changes: AtomicU32::new(0),
-            threshold: AtomicU32::new(SWEEP_MIN),
-            nodes: AtomicUsize::new(0),
-            sweeper: AtomicU32::new(IDLE),
-        }
-    }
-}
+// SAFETY: every field is an atomic integer or pointer, for which all
+// zeros is a valid value (null, 0).
+#[cfg(not(loom))]
+unsafe impl bytemuck::Zeroable for List {}
+#[cfg(not(loom))]
+slots_per_line!(List, 2);
 
 /// A table's waiter lists (module docs).
 pub(crate) struct Waiters {
+    /// List `i` serves indexes `i * REFS_PER_LIST ..`.
     #[cfg(not(loom))]
-    lists: once_cell::race::OnceBox<Box<[List]>>,
-    /// Made at once under loom: the lazy making is not what the models
-    /// are about.
+    lists: Segments<List>,
     #[cfg(loom)]
     lists: Box<[List]>,
 }
@@ -309,57 +318,70 @@ unsafe impl Send for Waiters {}
 // SAFETY: as above; every shared access goes through atomics or a claim.
 unsafe impl Sync for Waiters {}
 
-fn new_lists() -> Box<[List]> {
-    (0..LISTS).map(|_| List::new()).collect()
-}
-
 impl Waiters {
     pub(crate) fn new() -> Self {
         Waiters {
             #[cfg(not(loom))]
-            lists: once_cell::race::OnceBox::new(),
+            lists: Segments::new(),
             #[cfg(loom)]
-            lists: new_lists(),
+            lists: (0..LOOM_LISTS).map(|_| List::default()).collect(),
         }
     }
 
-    /// The lists, made now if this is the table's first waiter.
-    fn lists(&self) -> &[List] {
+    /// The list of `index`'s region, if a waiter ever came there.
+    fn list(&self, index: u32) -> Option<&List> {
         #[cfg(not(loom))]
-        return self.lists.get_or_init(|| Box::new(new_lists()));
+        return self.lists.get(index / REFS_PER_LIST);
         #[cfg(loom)]
-        &self.lists
+        Some(&self.lists[index as usize % LOOM_LISTS])
     }
 
-    /// The lists if any waiter was ever put in one.
-    fn made(&self) -> Option<&[List]> {
+    /// The list of `index`'s region, made now if need be; `None` only if
+    /// memory ran out.
+    fn list_or_make(&self, index: u32) -> Option<&List> {
         #[cfg(not(loom))]
-        return self.lists.get().map(|lists| &lists[..]);
+        self.lists
+            .grow_to(index / REFS_PER_LIST)
+            .map_err(|OutOfMemory| ())
+            .ok()?;
+        self.list(index)
+    }
+
+    /// Every list made so far.
+    fn made(&self) -> impl Iterator<Item = &List> {
+        #[cfg(not(loom))]
+        return self.lists.slots();
         #[cfg(loom)]
-        Some(&self.lists)
+        self.lists.iter()
     }
 
-    fn list(&self, index: u32) -> &List {
-        &self.lists()[index as usize % LISTS]
-    }
-
-    /// Heap bytes of the lists and their nodes.
+    /// Heap bytes of the lists and their nodes. Visits every list made.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.made().map_or(0, |lists| {
-            let nodes: usize = lists
-                .iter()
-                // Relaxed: a size report, ordered with nothing.
-                .map(|list| list.nodes.load(Ordering::Relaxed))
-                .sum();
-            std::mem::size_of_val(lists) + nodes * std::mem::size_of::<Node>()
-        })
+        // Relaxed: a size report, ordered with nothing.
+        let nodes: usize = self
+            .made()
+            .map(|list| list.nodes.load(Ordering::Relaxed))
+            .sum();
+        #[cfg(not(loom))]
+        let lists = self.lists.heap_bytes();
+        #[cfg(loom)]
+        let lists = std::mem::size_of_val(&*self.lists);
+        lists + nodes * std::mem::size_of::<Node>()
     }
 
     /// Puts `waiter` in the list of open end `at`. The caller then
     /// announces it on `at`'s edge, under the same `guard`, and takes it
-    /// back with [`take_back`](Self::take_back) if that fails.
-    pub(crate) fn push(&self, at: (u32, u32), waiter: Waiter, guard: &ReadGuard<'_>) -> Pushed {
-        let list = self.list(at.0);
+    /// back with [`take_back`](Self::take_back) if that fails. Gives the
+    /// waiter back only if memory for `at`'s list ran out.
+    pub(crate) fn push(
+        &self,
+        at: (u32, u32),
+        waiter: Waiter,
+        guard: &ReadGuard<'_>,
+    ) -> Result<Pushed, Waiter> {
+        let Some(list) = self.list_or_make(at.0) else {
+            return Err(waiter);
+        };
         let node = Box::into_raw(Box::new(Node::new(at, waiter)));
         // Relaxed: a count for `heap_bytes` only.
         list.nodes.fetch_add(1, Ordering::Relaxed);
@@ -381,7 +403,7 @@ impl Waiters {
             }
         }
         self.changed(list, 1, guard);
-        Pushed(node)
+        Ok(Pushed(node))
     }
 
     /// Takes back a waiter that [`push`](Self::push) put in a list, unless
@@ -392,13 +414,18 @@ impl Waiters {
         // so even if it was claimed and unlinked since, it is not freed.
         let node = unsafe { &*pushed.0 };
         let waiter = node.claim()?;
-        self.changed(self.list(node.at.0), 1, guard);
+        let list = self.list(node.at.0).expect("the node was pushed there");
+        self.changed(list, 1, guard);
         Some(waiter)
     }
 
     /// Claims every waiter at open end `at` (just completed).
     pub(crate) fn claim(&self, at: (u32, u32), guard: &ReadGuard<'_>) -> Vec<Waiter> {
-        let list = self.list(at.0);
+        // A list always exists where a listener was announced; `None` only
+        // if nobody ever waited in this region.
+        let Some(list) = self.list(at.0) else {
+            return Vec::new();
+        };
         let mut claimed = Vec::new();
         // Acquire: sees every node pushed before the head it reads, and
         // (through the completion's CAS, module docs) every node announced
@@ -428,7 +455,7 @@ impl Waiters {
             .changes
             .fetch_add(count, Ordering::Relaxed)
             .saturating_add(count);
-        if changes >= list.threshold.load(Ordering::Relaxed) {
+        if changes >= list.threshold.load(Ordering::Relaxed).max(SWEEP_MIN) {
             Self::sweep(list, guard);
         }
     }
@@ -459,6 +486,9 @@ impl Waiters {
     /// returns how many nodes are left.
     fn unlink_garbage(list: &List, guard: &ReadGuard<'_>) -> u32 {
         let mut live = 0u32;
+        // Freed together, in one deferred call: one epoch entry per sweep
+        // rather than per node.
+        let mut retired = Vec::new();
         // The last node kept: its `next` is ours to write.
         let mut kept: Option<&Node> = None;
         let mut current = list.head.load(Ordering::Acquire);
@@ -470,17 +500,19 @@ impl Waiters {
                 Self::unlink(list, kept, current, next);
                 // Relaxed: a count for `heap_bytes` only.
                 list.nodes.fetch_sub(1, Ordering::Relaxed);
-                let retired = RetiredNode(current);
-                // SAFETY (of the drop in the deferred call): the node is
-                // unlinked, so no scan that starts from now on reaches it,
-                // and the epoch runs the call only after every guard held
-                // now, which covers every scan still on it, is dropped.
-                guard.defer(move || drop(retired));
+                retired.push(RetiredNode(current));
             } else {
                 live = live.saturating_add(1);
                 kept = Some(node);
             }
             current = next;
+        }
+        if !retired.is_empty() {
+            // SAFETY (of the drops in the deferred call): the nodes are
+            // unlinked, so no scan that starts from now on reaches them,
+            // and the epoch runs the call only after every guard held now,
+            // which covers every scan still on one of them, is dropped.
+            guard.defer(move || drop(retired));
         }
         live
     }
@@ -535,8 +567,7 @@ impl Drop for RetiredNode {
 
 impl Drop for Waiters {
     fn drop(&mut self) {
-        let Some(lists) = self.made() else { return };
-        for list in lists {
+        for list in self.made() {
             let mut current = list.head.load(Ordering::Acquire);
             while !current.is_null() {
                 // SAFETY: the table is being dropped, so no other thread
@@ -552,19 +583,26 @@ impl Drop for Waiters {
 impl std::fmt::Debug for Waiters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Waiters")
-            .field("made", &self.made().is_some())
+            .field("heap_bytes", &self.heap_bytes())
             .finish_non_exhaustive()
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
-    /// The README and BENCHMARKS give the lists' size: 1024 of 32 bytes.
+    /// The README and BENCHMARKS give the lists' cost: 2 bytes per ref
+    /// of a region with waiters, none elsewhere.
     #[test]
-    fn the_lists_take_32_kib() {
-        assert_eq!(std::mem::size_of::<List>(), 32);
-        assert_eq!(LISTS * std::mem::size_of::<List>(), 32 << 10);
+    fn a_list_costs_2_bytes_per_ref_and_only_where_waited() {
+        assert_eq!(std::mem::size_of::<List>() / REFS_PER_LIST as usize, 2);
+        let waiters = Waiters::new();
+        assert_eq!(waiters.heap_bytes(), 0);
+        assert!(waiters.list(5).is_none());
+        assert!(waiters.list_or_make(5).is_some());
+        // One segment of lists, the first: 64 lists, 1024 refs.
+        assert_eq!(waiters.heap_bytes(), 64 * 32);
+        assert!(waiters.list(1023).is_some() && waiters.list(1024).is_none());
     }
 }

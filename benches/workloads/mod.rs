@@ -11,6 +11,7 @@ pub(crate) mod fan_in;
 pub(crate) mod insert;
 pub(crate) mod memory;
 pub(crate) mod mix;
+pub(crate) mod pull_storm;
 pub(crate) mod resolve_hot;
 pub(crate) mod resolve_large;
 pub(crate) mod wake;

@@ -147,7 +147,8 @@ impl AliasTable {
 
     /// Puts a waiter for `r` at the open end of its path, or answers it at
     /// once if the path completed meanwhile. `Err` (with the payload
-    /// dropped) only if `r` is not a live ref of this table.
+    /// dropped) if `r` is not a live ref of this table, or
+    /// `CapacityExhausted` if memory for its waiter list ran out.
     pub(crate) fn listen(&self, r: ObjRef, payload: Payload) -> Result<(), AliasError> {
         let mut waiter = Waiter { r, payload };
         let answer = loop {
@@ -163,7 +164,10 @@ impl AliasTable {
                     // `open_end` is on live `r`'s path: pinned, so its
                     // slot holds it.
                     let at = (open_end, self.ref_at(open_end).generation());
-                    let pushed = self.waiters.push(at, waiter, &guard);
+                    let pushed = self
+                        .waiters
+                        .push(at, waiter, &guard)
+                        .map_err(|_unplaced| AliasError::CapacityExhausted)?;
                     if self.slot_at(open_end).announce_listener(at.1) {
                         return Ok(());
                     }
@@ -196,23 +200,29 @@ impl AliasTable {
         let guard = self.recycler.pin();
         let mut waiters = self.waiters.claim((completed, generation), &guard);
         let mut from = completed;
+        // Waiters whose next list could not be made: answered with
+        // `CapacityExhausted` (the only other way out would be to lose them).
+        let mut unplaced = Vec::new();
         let answer = loop {
             if waiters.is_empty() {
-                return None;
+                break None;
             }
             // `completed` is pending, so it and its path are live.
             let walked = self.walk(from, None, Follow::Jumps, None);
             match walked.end {
-                WalkEnd::Canonical(c) => break Ok(ObjRef::new(c.index, c.generation)),
-                WalkEnd::Cycle => break Err(()),
+                WalkEnd::Canonical(c) => break Some(Ok(ObjRef::new(c.index, c.generation))),
+                WalkEnd::Cycle => break Some(Err(())),
                 WalkEnd::Open(open_end) => {
                     let at = (open_end, self.ref_at(open_end).generation());
-                    let pushed: Vec<_> = waiters
-                        .drain(..)
-                        .map(|waiter| self.waiters.push(at, waiter, &guard))
-                        .collect();
-                    if self.slot_at(open_end).announce_listener(at.1) {
-                        return None;
+                    let mut pushed = Vec::with_capacity(waiters.len());
+                    for waiter in waiters.drain(..) {
+                        match self.waiters.push(at, waiter, &guard) {
+                            Ok(node) => pushed.push(node),
+                            Err(waiter) => unplaced.push(waiter),
+                        }
+                    }
+                    if pushed.is_empty() || self.slot_at(open_end).announce_listener(at.1) {
+                        break None;
                     }
                     // `open_end` completed first: take back what its
                     // completion did not claim, and look on from there.
@@ -228,14 +238,27 @@ impl AliasTable {
             }
         };
         drop(guard);
+        if answer.is_none() && unplaced.is_empty() {
+            return None;
+        }
+        // No answer: every waiter was placed, and `waiters` is empty.
+        debug_assert!(answer.is_some() || waiters.is_empty());
+        let answered = waiters.into_iter().filter_map(|waiter| {
+            answer.map(|answer| {
+                // A waiter's own ref may have been released while it waited.
+                let answer = match (self.slot(waiter.r), answer) {
+                    (Err(error), _) => Err(error),
+                    (Ok(_), Ok(canonical)) => Ok(canonical),
+                    (Ok(_), Err(())) => Err(AliasError::Cycle(waiter.r)),
+                };
+                (waiter, answer)
+            })
+        });
+        let stranded = unplaced
+            .into_iter()
+            .map(|waiter| (waiter, Err(AliasError::CapacityExhausted)));
         let mut first_panic = None;
-        for waiter in waiters {
-            // A waiter's own ref may have been released while it waited.
-            let answer = match (self.slot(waiter.r), answer) {
-                (Err(error), _) => Err(error),
-                (Ok(_), Ok(canonical)) => Ok(canonical),
-                (Ok(_), Err(())) => Err(AliasError::Cycle(waiter.r)),
-            };
+        for (waiter, answer) in answered.chain(stranded) {
             // Unwind safety: a panicking callback leaves nothing of the
             // table's half-done; the rest are answered as if it returned.
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waiter.answer(answer))) {
