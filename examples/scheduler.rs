@@ -62,10 +62,7 @@ fn traced(workers: usize) -> Result<(), AliasError> {
     let c = workload::pass(client, &a)?;
     let pull = client.pull(&c, 0);
     let object = pull.recv().expect("a pull is answered")?;
-    println!(
-        "           => pulled {} = {object:?}",
-        client.names([c.id()])
-    );
+    println!("           => pulled {} = {object:?}", client.name(c.id()));
     let equivalent = client.table().equivalent(b.id())?;
     println!(
         "           equivalent(ref_pass2) = {}",
@@ -79,8 +76,13 @@ fn traced(workers: usize) -> Result<(), AliasError> {
         "           => pulled ref_split.1 = {:?}",
         pull.recv().expect("answered")?
     );
-    let sum = client.call1("sum", vec![Arg::Value(outputs[0].clone())], |input| {
-        Output::Value(input.values[0].to_vec())
+    let args = vec![
+        Arg::Value(outputs[0].clone()),
+        Arg::Value(outputs[2].clone()),
+    ];
+    let sum = client.call1("sum", args, |input| {
+        let sum = input.values.iter().flat_map(|v| v.iter()).sum();
+        Output::Value(vec![sum])
     })?;
     println!(
         "           => pulled ref_sum = {:?}",

@@ -232,7 +232,10 @@ impl<T: Slot> Segments<T> {
     }
 
     /// Every slot of every allocated segment.
-    #[cfg_attr(loom, allow(dead_code, reason = "only the std waiter lists walk their slots"))]
+    #[cfg_attr(
+        loom,
+        allow(dead_code, reason = "only the std waiter lists walk their slots")
+    )]
     pub(crate) fn slots(&self) -> impl Iterator<Item = &T> {
         self.directory
             .iter()

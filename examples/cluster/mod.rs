@@ -33,14 +33,26 @@
 //! table reports each dead ref once (aliases first), and the scheduler
 //! tells every store to drop that entry.
 //!
-//! # Why no message reaches a store about a freed ref
+//! # Why every message about a ref comes before its `Free`
 //!
-//! Every pull and every waiting by-value argument holds a [`Ref`] of its
-//! ref until its answer is in the store, so neither the ref nor the object
-//! it pins can be released while a resolution, a notification or a
-//! shipment for it is in flight. Releases are reported through the same
-//! scheduler channel after the call that dropped the last holder, so the
-//! store's `Free` comes after every message that put the entry there.
+//! * A store gets an alias entry `r -> c` only from the notification that
+//!   answers one of its own waiters of `r`, and a copy of `c` only from a
+//!   ship made for such a waiter. The waiter holds a [`Ref`] of `r` until
+//!   both are in the store, so `r`, and `c` which `r`'s path pins, stay
+//!   live until then; their releases, and so their `Free`s, come after.
+//! * The owner stores `c` before it sends `Stored(c)` and calls
+//!   `add_canonical(c)`, on its own thread; `c`'s release is reported in
+//!   that call at the earliest (if nobody holds `c`), so its `Free` reaches
+//!   the owner's inbox after.
+//! * Releases are reported inside the call that lets go of the last unit
+//!   (a [`Ref`]'s drop, or a worker's `alias`/`add_canonical`), which sends
+//!   `Released` to the scheduler; the scheduler's inbox is FIFO in
+//!   happens-before order, so it broadcasts `Free` after everything sent
+//!   before that call. The scheduler module argues the directory's order.
+//!
+//! A task counts as outstanding until its outputs are settled and its
+//! arguments and body are dropped, so once [`Cluster::shutdown`] sees none,
+//! every release of the run's own refs has been sent before its `Stop`.
 
 mod scheduler;
 mod store;
@@ -63,6 +75,13 @@ use worker::{Msg, Worker};
 
 /// An object's value: the seed's array.
 pub(crate) type Object = Vec<u64>;
+
+/// The value of an output whose task failed (a by-value argument on a
+/// cycle) or whose returned ref was refused (it would close a cycle): the
+/// seed stores the error as the value. No task here returns an empty array.
+pub(crate) fn failure() -> Object {
+    Vec::new()
+}
 
 /// What a pull yields: the object, as the puller's store holds it.
 pub(crate) type PullAnswer = Result<Arc<Object>, AliasError>;
@@ -169,8 +188,11 @@ pub(crate) struct Stats {
     pub(crate) released_objects: AtomicU64,
     pub(crate) released_aliases: AtomicU64,
     pub(crate) peak_live_refs: AtomicUsize,
-    /// Calls the table refused and tasks that could not get their arguments.
+    /// Calls the table refused, and error answers to a worker's waiters
+    /// (one per ref and worker).
     pub(crate) errors: AtomicU64,
+    /// `on_resolved` registrations (pulls and arguments that had to wait).
+    pub(crate) listens: AtomicU64,
 }
 
 impl Stats {
@@ -237,6 +259,11 @@ impl Client {
         &self.shared.stats
     }
 
+    /// `r`'s trace name (`ref_h`).
+    pub(crate) fn name(&self, r: ObjRef) -> String {
+        self.shared.trace.of(r)
+    }
+
     /// `[ref_a, ref_b]`: the refs by their trace names.
     pub(crate) fn names(&self, refs: impl IntoIterator<Item = ObjRef>) -> String {
         self.shared.trace.refs(refs)
@@ -252,8 +279,9 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// Only the table's refusal to register a ref (`MaxRefs`); nothing is
-    /// submitted then.
+    /// Only the table's refusal to register a ref; nothing is submitted
+    /// then, and the outputs registered before it are declared canonical
+    /// and dropped, so that they are released.
     pub(crate) fn call(
         &self,
         name: &'static str,
@@ -262,14 +290,22 @@ impl Client {
         body: impl FnOnce(TaskInput<'_>) -> Vec<Output> + Send + 'static,
     ) -> Result<Vec<Ref>, AliasError> {
         let table = &self.shared.table;
-        let refs = (0..outputs)
-            .map(|_| {
-                table.register().map(|r| Ref {
+        let mut refs = Vec::with_capacity(outputs);
+        for _ in 0..outputs {
+            match table.register() {
+                Ok(r) => refs.push(Ref {
                     r,
                     table: Arc::clone(table),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                }),
+                Err(error) => {
+                    for output in &refs {
+                        // No longer pending: released with its handle.
+                        let _ = table.add_canonical(output.id());
+                    }
+                    return Err(error);
+                }
+            }
+        }
         // Relaxed: statistics.
         self.shared
             .stats
@@ -331,7 +367,8 @@ impl Client {
             r: r.clone(),
             reply: Box::new(reply),
         };
-        // A worker's inbox lives until shutdown, which needs `self`.
+        // Fails only after shutdown: a client that outlives its cluster
+        // is inert (see `Cluster::shutdown`).
         let _ = self.shared.workers[worker].send(pull);
     }
 
@@ -345,7 +382,7 @@ impl Client {
     }
 
     fn send(&self, event: Event) {
-        // The scheduler runs until shutdown, which needs `self`.
+        // Fails only after shutdown, as in `pull_with`.
         let _ = self.shared.scheduler.send(event);
     }
 }
@@ -388,8 +425,8 @@ impl Cluster {
         let table = Arc::new(
             AliasTable::builder()
                 .on_release(move |released| {
-                    // The scheduler outlives every release but those of
-                    // refs dropped after shutdown, which no store holds.
+                    // Fails only for refs released after shutdown (kept
+                    // by the caller past it): no store hears of those.
                     let _ = releases.send(Event::Released(released));
                 })
                 .build(),
@@ -433,7 +470,10 @@ impl Cluster {
     }
 
     /// Waits until no task is outstanding, then stops the scheduler (after
-    /// it has passed on every release so far) and the workers.
+    /// it has passed on every release so far) and the workers. Refs the
+    /// caller still holds stay its own: dropped later, they are released
+    /// in the table, but no store hears of it (the report shows them), and
+    /// a [`Client`] kept past this point sends into the void.
     pub(crate) fn shutdown(self) -> Report {
         let Cluster {
             client,

@@ -96,12 +96,13 @@ impl Scheduler {
                     copies.stores |= 1 << worker;
                     let owner = copies.owner;
                     trace.say("scheduler", || {
-                        format!(
-                            "{} -> {}: notify worker {worker}; worker {owner} ships {}",
-                            trace.of(r),
-                            trace.of(canonical),
-                            trace.of(canonical)
-                        )
+                        let c = trace.of(canonical);
+                        if r == canonical {
+                            format!("{c} is canonical: worker {owner} ships it to worker {worker}")
+                        } else {
+                            let r = trace.of(r);
+                            format!("{r} -> {c}: notify worker {worker}; worker {owner} ships {c}")
+                        }
                     });
                     Stats::count(&self.client.shared.stats.ships);
                     self.send(

@@ -7,7 +7,6 @@
 //! waiters are answered when the object (and the alias entry) arrive.
 
 use std::collections::HashMap;
-use std::mem;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
@@ -15,7 +14,7 @@ use halo_alias::{AliasError, ObjRef};
 
 use super::scheduler::Event;
 use super::store::{Notified, Store, StoreReport};
-use super::{Arg, Client, Object, Output, PullAnswer, Ref, Reply, Stats, Task, TaskInput};
+use super::{failure, Arg, Client, Object, Output, PullAnswer, Ref, Reply, Stats, Task, TaskInput};
 
 /// What reaches a worker.
 pub(super) enum Msg {
@@ -57,11 +56,17 @@ struct Blocked {
 
 pub(super) struct Worker {
     id: usize,
+    /// "worker 3", for the trace.
+    name: String,
     inbox: Receiver<Msg>,
     client: Client,
     store: Store,
     waiting: HashMap<ObjRef, Vec<Waiter>>,
     blocked: HashMap<u64, Blocked>,
+    /// Tasks whose arguments are all here, run from the inbox loop (not
+    /// from inside the call that delivered the last one, which would nest
+    /// a chain of dependent tasks as deep as it is long).
+    ready: Vec<Blocked>,
     next_task: u64,
     peak_entries: usize,
 }
@@ -70,11 +75,13 @@ impl Worker {
     pub(super) fn new(id: usize, inbox: Receiver<Msg>, client: Client) -> Worker {
         Worker {
             id,
+            name: format!("worker {id}"),
             inbox,
             client,
             store: Store::default(),
             waiting: HashMap::new(),
             blocked: HashMap::new(),
+            ready: Vec::new(),
             next_task: 0,
             peak_entries: 0,
         }
@@ -92,7 +99,7 @@ impl Worker {
                 Msg::Ship { canonical, to } => self.ship(canonical, to),
                 Msg::Object { canonical, object } => {
                     let trace = &self.client.shared.trace;
-                    trace.say(&self.who(), || {
+                    trace.say(&self.name, || {
                         format!("store: got {} {object:?}", trace.of(canonical))
                     });
                     for r in self.store.insert_object(canonical, object) {
@@ -102,19 +109,18 @@ impl Worker {
                 Msg::Free(r) => {
                     if self.store.free(r) {
                         let trace = &self.client.shared.trace;
-                        trace.say(&self.who(), || format!("store: dropped {}", trace.of(r)));
+                        trace.say(&self.name, || format!("store: dropped {}", trace.of(r)));
                     }
                 }
                 Msg::Stop => break,
+            }
+            while let Some(task) = self.ready.pop() {
+                self.execute(task);
             }
             self.peak_entries = self.peak_entries.max(self.store.len());
         }
         let waiting = self.waiting.values().map(Vec::len).sum::<usize>() + self.blocked.len();
         self.store.report(waiting, self.peak_entries)
-    }
-
-    fn who(&self) -> String {
-        format!("worker {}", self.id)
     }
 
     /// Answers `waiter` from the store, or files it under `r`.
@@ -129,9 +135,10 @@ impl Worker {
             return; // the first one registered the callback
         }
         let trace = &self.client.shared.trace;
-        trace.say(&self.who(), || {
+        trace.say(&self.name, || {
             format!("waits for {} (on_resolved)", trace.of(r))
         });
+        Stats::count(&self.client.shared.stats.listens);
         let (worker, scheduler) = (self.id, self.client.shared.scheduler.clone());
         let registered = self.client.table().on_resolved(r, move |answer| {
             // Runs on whichever thread completes r's path: only a send.
@@ -153,7 +160,7 @@ impl Worker {
             Stats::count(&stats.notifications);
             let notified = self.store.notify(r, canonical);
             let trace = &self.client.shared.trace;
-            trace.say(&self.who(), || {
+            trace.say(&self.name, || {
                 let (r, canonical) = (trace.of(r), trace.of(canonical));
                 match notified {
                     Notified::Applied => format!("store: {r} -> {canonical}"),
@@ -190,7 +197,7 @@ impl Worker {
         match waiter {
             Waiter::Pull { r, reply } => {
                 let trace = &self.client.shared.trace;
-                trace.say(&self.who(), || match &answer {
+                trace.say(&self.name, || match &answer {
                     Ok(object) => format!("pull {} = {object:?}", trace.of(r.id())),
                     Err(error) => format!("pull {}: {error}", trace.of(r.id())),
                 });
@@ -212,7 +219,7 @@ impl Worker {
                 blocked.missing -= 1;
                 if blocked.missing == 0 {
                     let blocked = self.blocked.remove(&task).expect("just seen");
-                    self.execute(blocked);
+                    self.ready.push(blocked);
                 }
             }
         }
@@ -237,7 +244,7 @@ impl Worker {
             failed: None,
         };
         if wanted.is_empty() {
-            return self.execute(blocked);
+            return self.ready.push(blocked);
         }
         self.blocked.insert(id, blocked);
         for (slot, r) in wanted.into_iter().enumerate() {
@@ -258,8 +265,13 @@ impl Worker {
             outputs,
             body,
         } = task;
-        let results = match failed {
-            None => {
+        let failed = failed.is_some();
+        let results = if failed {
+            drop((args, body)); // holders go before `finish` below
+                                // The seed stores a failed task's error as its outputs' values.
+            outputs.iter().map(|_| Output::Value(failure())).collect()
+        } else {
+            {
                 let values = values
                     .into_iter()
                     .map(|v| v.expect("all arrived"))
@@ -281,9 +293,6 @@ impl Worker {
                 drop(by_value); // the task is done with its arguments
                 results
             }
-            // The seed stores a failed task's error as its outputs'
-            // values; here an empty array stands for it.
-            Some(_) => outputs.iter().map(|_| Output::Value(Vec::new())).collect(),
         };
         Stats::count(&self.client.shared.stats.tasks);
         assert_eq!(
@@ -300,40 +309,50 @@ impl Worker {
     /// Hands one output to the table: a value is stored here first (and
     /// the scheduler told where), a returned ref becomes an alias.
     fn settle(&mut self, name: &str, output: ObjRef, result: Output) {
-        let shared = Arc::clone(&self.client.shared);
-        let (table, trace) = (&shared.table, &shared.trace);
-        let settled = match result {
-            Output::Value(value) => {
-                trace.say(&self.who(), || {
-                    format!(
-                        "{name} returns {value:?}: add_canonical({})",
-                        trace.of(output)
-                    )
-                });
-                for r in self.store.insert_object(output, Arc::new(value)) {
-                    self.answer(r);
-                }
-                let stored = Event::Stored {
-                    canonical: output,
-                    worker: self.id,
-                };
-                let _ = shared.scheduler.send(stored);
-                table.add_canonical(output)
-            }
-            Output::Ref(target) => {
-                trace.say(&self.who(), || {
-                    let (output, target) = (trace.of(output), trace.of(target.id()));
-                    format!("{name} returns {target}: alias({output}, {target})")
-                });
-                // The alias pins its target; the task's holder goes after.
-                let aliased = table.alias(output, target.id());
-                mem::drop(target);
-                aliased
-            }
+        let target = match result {
+            Output::Value(value) => return self.store_value(name, output, value),
+            Output::Ref(target) => target,
         };
-        if let Err(error) = settled {
+        let shared = Arc::clone(&self.client.shared);
+        let trace = &shared.trace;
+        trace.say(&self.name, || {
+            let (output, target) = (trace.of(output), trace.of(target.id()));
+            format!("{name} returns {target}: alias({output}, {target})")
+        });
+        // The alias pins its target; the task's holder goes after.
+        let aliased = shared.table.alias(output, target.id());
+        drop(target);
+        if let Err(error) = aliased {
+            // Refused (it would close a cycle): left so, the output would
+            // stay pending forever. It fails instead, as in the seed.
             Stats::count(&shared.stats.errors);
-            trace.say(&self.who(), || format!("{name}: {error}"));
+            trace.say(&self.name, || format!("{name}: {error}"));
+            self.store_value(name, output, failure());
+        }
+    }
+
+    /// Stores `value` as `output`'s object, tells the scheduler where it
+    /// is, then declares it: in that order (see `scheduler`).
+    fn store_value(&mut self, name: &str, output: ObjRef, value: Object) {
+        let shared = Arc::clone(&self.client.shared);
+        let trace = &shared.trace;
+        trace.say(&self.name, || {
+            format!(
+                "{name} returns {value:?}: add_canonical({})",
+                trace.of(output)
+            )
+        });
+        for r in self.store.insert_object(output, Arc::new(value)) {
+            self.answer(r);
+        }
+        let stored = Event::Stored {
+            canonical: output,
+            worker: self.id,
+        };
+        let _ = shared.scheduler.send(stored);
+        if let Err(error) = shared.table.add_canonical(output) {
+            Stats::count(&shared.stats.errors);
+            trace.say(&self.name, || format!("{name}: {error}"));
         }
     }
 
@@ -341,7 +360,7 @@ impl Worker {
         // The requester holds a ref of this object, so it is still here.
         let object = self.store.get(canonical).expect("a shipped object is live");
         let trace = &self.client.shared.trace;
-        trace.say(&self.who(), || {
+        trace.say(&self.name, || {
             format!("ships {} to worker {to}", trace.of(canonical))
         });
         let copy = Msg::Object {
