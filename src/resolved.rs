@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::waiters::{Answer, FutureSlot, Payload};
+use crate::waiters::{Answer, FutureSlot, NewNode};
 use crate::{AliasError, AliasTable, ObjRef};
 
 /// Where a future is.
@@ -58,7 +58,7 @@ impl Wait {
             Ok(None) => {}
         }
         let slot = Arc::new(FutureSlot::new(cx.waker()));
-        if let Err(error) = table.listen(self.r, Payload::Future(Arc::clone(&slot))) {
+        if let Err(error) = table.listen(self.r, NewNode::future(self.r, Arc::clone(&slot))) {
             return Some(Err(error));
         }
         // `listen` may have answered at once.

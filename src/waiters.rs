@@ -44,7 +44,10 @@
 //!
 //! # Freeing nodes
 //!
-//! A claimed node, and the node of a dropped future, are garbage. Only a
+//! A node is garbage once `DONE`: its claimer has answered, moved or
+//! dropped the waiter (see `node`; a `CLAIMED` node is never freed, so a
+//! claimer answers with no guard held), or the sweeper claimed the node
+//! of a dropped future. Only a
 //! list's **sweeper** unlinks nodes, at most one sweeper per list at a time
 //! (a flag taken by CAS; a thread that finds it taken leaves the sweep to
 //! a later change, and never waits). So the sweeper is the only writer of
@@ -56,9 +59,13 @@
 //! [`SWEEP_MIN`]): the nodes of a list stay within about twice its most
 //! waiters plus a constant, at O(1) amortized per push or claim.
 
-use std::ptr;
-use std::sync::Arc;
+use std::ptr::NonNull;
 use std::task::Waker;
+
+mod node;
+
+use node::{free_node, Node, RetiredNode};
+pub(crate) use node::{Claimed, NewNode};
 
 use crate::recycle::ReadGuard;
 #[cfg(not(loom))]
@@ -84,41 +91,9 @@ const LOOM_LISTS: usize = 2;
 /// A list is swept after at least this many pushes and claims.
 const SWEEP_MIN: u32 = if cfg!(loom) { 2 } else { 32 };
 
-/// Node states.
-const ARMED: u32 = 0;
-const CLAIMED: u32 = 1;
-const DONE: u32 = 2;
-
 /// Sweeper flag states.
 const IDLE: u32 = 0;
 const BUSY: u32 = 1;
-
-/// `on_resolved`'s callback, boxed.
-pub(crate) type Callback = Box<dyn FnOnce(Answer) + Send>;
-
-/// What runs when a waiter's answer is known.
-pub(crate) enum Payload {
-    /// `on_resolved`'s callback.
-    Callback(Callback),
-    /// A `resolved` future's shared half.
-    Future(Arc<FutureSlot>),
-}
-
-/// A waiter out of any list: its ref and what to run.
-pub(crate) struct Waiter {
-    pub(crate) r: ObjRef,
-    pub(crate) payload: Payload,
-}
-
-impl Waiter {
-    /// Runs the callback or completes the future.
-    pub(crate) fn answer(self, answer: Answer) {
-        match self.payload {
-            Payload::Callback(callback) => callback(answer),
-            Payload::Future(slot) => slot.complete(answer),
-        }
-    }
-}
 
 /// The state a `resolved` future shares with its waiter node.
 pub(crate) struct FutureSlot {
@@ -206,79 +181,8 @@ impl FutureSlot {
     }
 }
 
-/// A waiter in a list.
-struct Node {
-    /// The node behind this one. Written by the pusher before the push, and
-    /// later only by the list's sweeper.
-    next: AtomicPtr<Node>,
-    /// The open end this waiter waits at: index, generation.
-    at: (u32, u32),
-    r: ObjRef,
-    state: AtomicU32,
-    /// A future's shared half, readable at any time (the sweeper checks
-    /// whether the future was dropped).
-    future: Option<Arc<FutureSlot>>,
-    /// A callback, taken by the thread that claims the node.
-    callback: UnsafeCell<Option<Callback>>,
-}
-
-impl Node {
-    fn new(at: (u32, u32), waiter: Waiter) -> Self {
-        let (future, callback) = match waiter.payload {
-            Payload::Callback(callback) => (None, Some(callback)),
-            Payload::Future(slot) => (Some(slot), None),
-        };
-        Node {
-            next: AtomicPtr::new(ptr::null_mut()),
-            at,
-            r: waiter.r,
-            state: AtomicU32::new(ARMED),
-            future,
-            callback: UnsafeCell::new(callback),
-        }
-    }
-
-    /// Takes the waiter if it is still armed: at most one caller ever
-    /// gets it.
-    fn claim(&self) -> Option<Waiter> {
-        // AcqRel: the winner sees the node as its pusher wrote it.
-        self.state
-            .compare_exchange(ARMED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
-            .ok()?;
-        let payload = match &self.future {
-            Some(slot) => Payload::Future(Arc::clone(slot)),
-            None => {
-                // SAFETY: the claim above is exclusive, and the callback is
-                // touched only by the claimer (and by the node's drop, which
-                // comes after the `DONE` below).
-                let callback = self
-                    .callback
-                    .with_mut(|callback| unsafe { (*callback).take() });
-                Payload::Callback(callback.expect("a node holds a callback or a future"))
-            }
-        };
-        // Release: the sweeper frees the node only after this, which is
-        // after the last use of its payload.
-        self.state.store(DONE, Ordering::Release);
-        Some(Waiter { r: self.r, payload })
-    }
-
-    /// Whether the sweeper may unlink the node: claimed and taken, or a
-    /// dropped future's (claimed here, so no completion delivers it).
-    fn is_garbage(&self) -> bool {
-        match self.state.load(Ordering::Acquire) {
-            DONE => true,
-            ARMED if self.future.as_ref().is_some_and(|slot| slot.is_abandoned()) => {
-                // Dropping the claimed waiter drops only an `Arc`.
-                self.claim().is_some()
-            }
-            _ => false,
-        }
-    }
-}
-
 /// A node pushed by [`Waiters::push`], for [`Waiters::take_back`].
-pub(crate) struct Pushed(*const Node);
+pub(crate) struct Pushed(NonNull<Node>);
 
 /// One waiter list. All zeros is a valid empty list (a zero threshold
 /// counts as [`SWEEP_MIN`]), so lists come in zeroed segments.
@@ -369,20 +273,21 @@ impl Waiters {
         lists + nodes * std::mem::size_of::<Node>()
     }
 
-    /// Puts `waiter` in the list of open end `at`. The caller then
+    /// Puts `node` in the list of open end `at`. The caller then
     /// announces it on `at`'s edge, under the same `guard`, and takes it
     /// back with [`take_back`](Self::take_back) if that fails. Gives the
-    /// waiter back only if memory for `at`'s list ran out.
+    /// node back only if memory for `at`'s list ran out.
     pub(crate) fn push(
         &self,
         at: (u32, u32),
-        waiter: Waiter,
+        node: NewNode,
         guard: &ReadGuard<'_>,
-    ) -> Result<Pushed, Waiter> {
+    ) -> Result<Pushed, NewNode> {
         let Some(list) = self.list_or_make(at.0) else {
-            return Err(waiter);
+            return Err(node);
         };
-        let node = Box::into_raw(Box::new(Node::new(at, waiter)));
+        let pushed = node.into_raw(at);
+        let node = pushed.as_ptr();
         // Relaxed: a count for `heap_bytes` only.
         list.nodes.fetch_add(1, Ordering::Relaxed);
         // Relaxed: only the CAS's expected value; the CAS checks it, and
@@ -403,24 +308,25 @@ impl Waiters {
             }
         }
         self.changed(list, 1, guard);
-        Ok(Pushed(node))
+        Ok(Pushed(pushed))
     }
 
     /// Takes back a waiter that [`push`](Self::push) put in a list, unless
     /// a completion claimed it first (then it is the completion's to
     /// deliver).
-    pub(crate) fn take_back(&self, pushed: Pushed, guard: &ReadGuard<'_>) -> Option<Waiter> {
+    pub(crate) fn take_back(&self, pushed: Pushed, guard: &ReadGuard<'_>) -> Option<Claimed<'_>> {
         // SAFETY: the node was pushed under `guard`, which is still held,
         // so even if it was claimed and unlinked since, it is not freed.
-        let node = unsafe { &*pushed.0 };
-        let waiter = node.claim()?;
-        let list = self.list(node.at.0).expect("the node was pushed there");
+        let claimed = unsafe { Claimed::claim(pushed.0) }?;
+        let list = self
+            .list(claimed.at().0)
+            .expect("the node was pushed there");
         self.changed(list, 1, guard);
-        Some(waiter)
+        Some(claimed)
     }
 
     /// Claims every waiter at open end `at` (just completed).
-    pub(crate) fn claim(&self, at: (u32, u32), guard: &ReadGuard<'_>) -> Vec<Waiter> {
+    pub(crate) fn claim(&self, at: (u32, u32), guard: &ReadGuard<'_>) -> Vec<Claimed<'_>> {
         // A list always exists where a listener was announced; `None` only
         // if nobody ever waited in this region.
         let Some(list) = self.list(at.0) else {
@@ -431,14 +337,16 @@ impl Waiters {
         // (through the completion's CAS, module docs) every node announced
         // at `at` before the completion.
         let mut current = list.head.load(Ordering::Acquire);
-        // SAFETY: nodes are freed only through the epoch, after `guard`
-        // (held since before this load) is dropped; an unlinked node's
-        // `next` still leads on into the list.
-        while let Some(node) = unsafe { current.as_ref() } {
-            if node.at == at {
-                claimed.extend(node.claim());
+        while let Some(node) = NonNull::new(current) {
+            // SAFETY: nodes are freed only through the epoch, after `guard`
+            // (held since before this load) is dropped; an unlinked node's
+            // `next` still leads on into the list.
+            let header = unsafe { node.as_ref() };
+            if header.at == at {
+                // SAFETY: listed, and kept by `guard` as above.
+                claimed.extend(unsafe { Claimed::claim(node) });
             }
-            current = node.next.load(Ordering::Acquire);
+            current = header.next.load(Ordering::Acquire);
         }
         if !claimed.is_empty() {
             self.changed(list, claimed.len(), guard);
@@ -492,15 +400,16 @@ impl Waiters {
         // The last node kept: its `next` is ours to write.
         let mut kept: Option<&Node> = None;
         let mut current = list.head.load(Ordering::Acquire);
-        // SAFETY: as in `claim`; besides, only this sweeper frees nodes of
-        // this list, and it frees them only through the epoch.
-        while let Some(node) = unsafe { current.as_ref() } {
+        while let Some(pointer) = NonNull::new(current) {
+            // SAFETY: as in `claim`; besides, only this sweeper frees nodes
+            // of this list, and it frees them only through the epoch.
+            let node = unsafe { pointer.as_ref() };
             let next = node.next.load(Ordering::Acquire);
             if node.is_garbage() {
                 Self::unlink(list, kept, current, next);
                 // Relaxed: a count for `heap_bytes` only.
                 list.nodes.fetch_sub(1, Ordering::Relaxed);
-                retired.push(RetiredNode(current));
+                retired.push(RetiredNode(pointer));
             } else {
                 live = live.saturating_add(1);
                 kept = Some(node);
@@ -549,32 +458,18 @@ impl Waiters {
     }
 }
 
-/// An unlinked node, freed when this is dropped (in a deferred call).
-struct RetiredNode(*mut Node);
-
-// SAFETY: the node is unlinked and owned by this value alone; its payload
-// (a callback or an `Arc` of a future's slot) is `Send`.
-unsafe impl Send for RetiredNode {}
-
-impl Drop for RetiredNode {
-    fn drop(&mut self) {
-        // SAFETY: made by `Box::into_raw` in `push`, unlinked, and retired
-        // once (the sweeper retires each node it unlinks, and unlinks it
-        // once).
-        drop(unsafe { Box::from_raw(self.0) });
-    }
-}
-
 impl Drop for Waiters {
     fn drop(&mut self) {
         for list in self.made() {
             let mut current = list.head.load(Ordering::Acquire);
-            while !current.is_null() {
+            while let Some(node) = NonNull::new(current) {
                 // SAFETY: the table is being dropped, so no other thread
-                // uses the list; each linked node is freed once here
-                // (unlinked ones were retired and are freed by the epoch).
-                let node = unsafe { Box::from_raw(current) };
-                current = node.next.load(Ordering::Acquire);
+                // uses the list (and no `Claimed` outlives `&self`); each
+                // linked node is freed once here (unlinked ones were
+                // retired and are freed by the epoch).
+                current = unsafe { node.as_ref() }.next.load(Ordering::Acquire);
+                // SAFETY: as above.
+                unsafe { free_node(node) };
             }
         }
     }

@@ -447,3 +447,65 @@ fn a_panicking_callback_loses_no_other_waiter_and_no_release() {
     assert_eq!(table.len(), 0);
     assert_eq!(table.try_resolve(f), Err(AliasError::StaleRef(f)));
 }
+
+/// Counts its drops: a callback's captured state.
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn pending_callbacks_are_dropped_uncalled_with_the_table() {
+    let (called, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let table = AliasTable::new();
+    let [h, g, f] = [(); 3].map(|()| table.register().unwrap());
+    for r in [h, g, f, h] {
+        let (called, dropped) = (Arc::clone(&called), DropCounter(Arc::clone(&dropped)));
+        table
+            .on_resolved(r, move |_| {
+                let _keep = &dropped;
+                called.fetch_add(1, Ordering::Relaxed);
+            })
+            .unwrap();
+    }
+    // h's waiters move to g's list, then to f's: every node a callback
+    // was in stays accounted for.
+    table.alias(h, g).unwrap();
+    table.alias(g, f).unwrap();
+    assert_eq!(dropped.load(Ordering::Relaxed), 0);
+    drop(table);
+    assert_eq!(called.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        dropped.load(Ordering::Relaxed),
+        4,
+        "each callback dropped once"
+    );
+}
+
+#[test]
+fn an_answered_callback_is_dropped_once_after_it_ran() {
+    let (called, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let table = AliasTable::new();
+    let [g, f] = [(); 2].map(|()| table.register().unwrap());
+    let (counter, guard) = (Arc::clone(&called), DropCounter(Arc::clone(&dropped)));
+    table
+        .on_resolved(g, move |answer| {
+            let _keep = guard;
+            assert_eq!(answer, Ok(f));
+            counter.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
+    table.alias(g, f).unwrap();
+    table.add_canonical(f).unwrap();
+    assert_eq!(called.load(Ordering::Relaxed), 1);
+    assert_eq!(dropped.load(Ordering::Relaxed), 1);
+    drop(table);
+    assert_eq!(
+        dropped.load(Ordering::Relaxed),
+        1,
+        "not dropped again with the table"
+    );
+}

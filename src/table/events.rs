@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::AliasTable;
 use crate::resolved::{OwnedResolved, Resolved};
-use crate::waiters::{Answer, Payload, Waiter};
+use crate::waiters::{Answer, NewNode};
 use crate::walk::{compress, Follow, WalkEnd};
 use crate::{AliasError, ObjRef};
 
@@ -36,7 +36,8 @@ impl AliasTable {
     /// the completing call finishes its work, and then the panic goes on
     /// from that call. Waiting holds nothing: keep a holder of `r` while
     /// the answer matters. No thread sleeps and no lock is taken; a
-    /// pending `r` costs one node (two allocations: the node and `f`).
+    /// pending `r` costs one allocation, a node holding `f`, and one more
+    /// each time its waiter moves to another open end.
     /// `f` never runs if the table is dropped first.
     ///
     /// # Errors
@@ -72,7 +73,7 @@ impl AliasTable {
                 f(answer);
                 Ok(())
             }
-            None => self.listen(r, Payload::Callback(Box::new(f))),
+            None => self.listen(r, NewNode::callback(r, f)),
         }
     }
 
@@ -81,7 +82,8 @@ impl AliasTable {
     /// the error it would return.
     ///
     /// Polling never blocks or takes a lock. An answer known at the first
-    /// poll costs no allocation; a pending one allocates once. Polling
+    /// poll costs no allocation; a pending one allocates twice (the slot
+    /// it shares with its waiter, and the waiter's node). Polling
     /// again with another waker replaces the old one, and dropping a
     /// pending future removes its waiter.
     ///
@@ -149,8 +151,7 @@ impl AliasTable {
     /// once if the path completed meanwhile. `Err` (with the payload
     /// dropped) if `r` is not a live ref of this table, or
     /// `CapacityExhausted` if memory for its waiter list ran out.
-    pub(crate) fn listen(&self, r: ObjRef, payload: Payload) -> Result<(), AliasError> {
-        let mut waiter = Waiter { r, payload };
+    pub(crate) fn listen(&self, r: ObjRef, mut waiter: NewNode) -> Result<(), AliasError> {
         let answer = loop {
             // Checked under the guard: `r`'s slot, and its path while `r`
             // is live, are not reused before the guard drops.
@@ -174,7 +175,7 @@ impl AliasTable {
                     // Completed first: ours to look at again, unless the
                     // completion claimed the waiter (then it answers).
                     match self.waiters.take_back(pushed, &guard) {
-                        Some(back) => waiter = back,
+                        Some(back) => waiter = back.remake(),
                         None => return Ok(()),
                     }
                 }
@@ -216,7 +217,7 @@ impl AliasTable {
                     let at = (open_end, self.ref_at(open_end).generation());
                     let mut pushed = Vec::with_capacity(waiters.len());
                     for waiter in waiters.drain(..) {
-                        match self.waiters.push(at, waiter, &guard) {
+                        match self.waiters.push(at, waiter.remake(), &guard) {
                             Ok(node) => pushed.push(node),
                             Err(waiter) => unplaced.push(waiter),
                         }
@@ -243,27 +244,32 @@ impl AliasTable {
         }
         // No answer: every waiter was placed, and `waiters` is empty.
         debug_assert!(answer.is_some() || waiters.is_empty());
-        let answered = waiters.into_iter().filter_map(|waiter| {
-            answer.map(|answer| {
-                // A waiter's own ref may have been released while it waited.
-                let answer = match (self.slot(waiter.r), answer) {
-                    (Err(error), _) => Err(error),
-                    (Ok(_), Ok(canonical)) => Ok(canonical),
-                    (Ok(_), Err(())) => Err(AliasError::Cycle(waiter.r)),
-                };
-                (waiter, answer)
-            })
-        });
-        let stranded = unplaced
-            .into_iter()
-            .map(|waiter| (waiter, Err(AliasError::CapacityExhausted)));
         let mut first_panic = None;
-        for (waiter, answer) in answered.chain(stranded) {
+        let mut answer_one = |run: &mut dyn FnMut()| {
             // Unwind safety: a panicking callback leaves nothing of the
             // table's half-done; the rest are answered as if it returned.
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waiter.answer(answer))) {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(run)) {
                 first_panic.get_or_insert(panic);
             }
+        };
+        if let Some(answer) = answer {
+            for waiter in waiters {
+                // A waiter's own ref may have been released while it waited.
+                let answer = match (self.slot(waiter.r()), answer) {
+                    (Err(error), _) => Err(error),
+                    (Ok(_), Ok(canonical)) => Ok(canonical),
+                    (Ok(_), Err(())) => Err(AliasError::Cycle(waiter.r())),
+                };
+                let mut waiter = Some(waiter);
+                answer_one(&mut || waiter.take().expect("run once").answer(answer));
+            }
+        }
+        for node in unplaced {
+            let mut node = Some(node);
+            answer_one(&mut || {
+                let node = node.take().expect("run once");
+                node.answer(Err(AliasError::CapacityExhausted));
+            });
         }
         first_panic
     }
