@@ -131,7 +131,12 @@ impl FutureSlot {
     /// after: a completion between the two wakes the new waker.
     pub(crate) fn poll(&self, waker: &Waker) -> Option<Answer> {
         self.waker.register(waker);
-        self.answer()
+        let answer = self.answer();
+        if answer.is_some() {
+            // Done with wakers: the node may outlive this future a while.
+            self.waker.forget();
+        }
+        answer
     }
 
     /// The answer, if it is there.
@@ -174,6 +179,8 @@ impl FutureSlot {
         let _ =
             self.state
                 .compare_exchange(WAITING, ABANDONED, Ordering::AcqRel, Ordering::Acquire);
+        // Nobody polls any more; the node may wait for its sweep a while.
+        self.waker.forget();
     }
 
     fn is_abandoned(&self) -> bool {
@@ -193,8 +200,9 @@ struct List {
     changes: AtomicU32,
     /// Sweep again after this many changes.
     threshold: AtomicU32,
-    /// Nodes in the list, garbage included (for `memory_bytes`).
-    nodes: AtomicUsize,
+    /// Bytes of the nodes in the list, garbage included (for
+    /// `memory_bytes`).
+    bytes: AtomicUsize,
     sweeper: AtomicU32,
 }
 
@@ -214,14 +222,6 @@ pub(crate) struct Waiters {
     lists: Box<[List]>,
 }
 
-// SAFETY: the raw node pointers in the lists are owned by the lists; nodes
-// are shared between threads only through the protocol above (pushed with
-// Release, read with Acquire, payloads taken by one claimer), and their
-// payloads are `Send`.
-unsafe impl Send for Waiters {}
-// SAFETY: as above; every shared access goes through atomics or a claim.
-unsafe impl Sync for Waiters {}
-
 impl Waiters {
     pub(crate) fn new() -> Self {
         Waiters {
@@ -230,6 +230,29 @@ impl Waiters {
             #[cfg(loom)]
             lists: (0..LOOM_LISTS).map(|_| List::default()).collect(),
         }
+    }
+
+    /// Whether one list serves open ends `a` and `b`.
+    pub(crate) fn share_a_list(a: u32, b: u32) -> bool {
+        #[cfg(not(loom))]
+        return a / REFS_PER_LIST == b / REFS_PER_LIST;
+        #[cfg(loom)]
+        (a as usize % LOOM_LISTS == b as usize % LOOM_LISTS)
+    }
+
+    /// Moves a claimed waiter to open end `at`: re-armed in place if its
+    /// list serves `at` too, else in a new node pushed there. The caller
+    /// announces it next, as after [`push`](Self::push).
+    pub(crate) fn move_to(
+        &self,
+        at: (u32, u32),
+        waiter: Claimed<'_>,
+        guard: &ReadGuard<'_>,
+    ) -> Result<Pushed, NewNode> {
+        if Self::share_a_list(waiter.at().0, at.0) {
+            return Ok(Pushed(waiter.rearm(at)));
+        }
+        self.push(at, waiter.remake(), guard)
     }
 
     /// The list of `index`'s region, if a waiter ever came there.
@@ -264,13 +287,13 @@ impl Waiters {
         // Relaxed: a size report, ordered with nothing.
         let nodes: usize = self
             .made()
-            .map(|list| list.nodes.load(Ordering::Relaxed))
+            .map(|list| list.bytes.load(Ordering::Relaxed))
             .sum();
         #[cfg(not(loom))]
         let lists = self.lists.heap_bytes();
         #[cfg(loom)]
         let lists = std::mem::size_of_val(&*self.lists);
-        lists + nodes * std::mem::size_of::<Node>()
+        lists + nodes
     }
 
     /// Puts `node` in the list of open end `at`. The caller then
@@ -289,7 +312,9 @@ impl Waiters {
         let pushed = node.into_raw(at);
         let node = pushed.as_ptr();
         // Relaxed: a count for `heap_bytes` only.
-        list.nodes.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: ours until the CAS below publishes it.
+        list.bytes
+            .fetch_add(unsafe { pushed.as_ref() }.bytes(), Ordering::Relaxed);
         // Relaxed: only the CAS's expected value; the CAS checks it, and
         // the pusher never dereferences the head.
         let mut head = list.head.load(Ordering::Relaxed);
@@ -326,7 +351,9 @@ impl Waiters {
     }
 
     /// Claims every waiter at open end `at` (just completed).
-    pub(crate) fn claim(&self, at: (u32, u32), guard: &ReadGuard<'_>) -> Vec<Claimed<'_>> {
+    /// The caller counts the claims with [`claims_done`](Self::claims_done)
+    /// once it is done with them; `_guard` keeps the scanned nodes alive.
+    pub(crate) fn claim(&self, at: (u32, u32), _guard: &ReadGuard<'_>) -> Vec<Claimed<'_>> {
         // A list always exists where a listener was announced; `None` only
         // if nobody ever waited in this region.
         let Some(list) = self.list(at.0) else {
@@ -338,20 +365,30 @@ impl Waiters {
         // at `at` before the completion.
         let mut current = list.head.load(Ordering::Acquire);
         while let Some(node) = NonNull::new(current) {
-            // SAFETY: nodes are freed only through the epoch, after `guard`
+            // SAFETY: nodes are freed only through the epoch, after `_guard`
             // (held since before this load) is dropped; an unlinked node's
             // `next` still leads on into the list.
             let header = unsafe { node.as_ref() };
-            if header.at == at {
+            if header.at() == at {
                 // SAFETY: listed, and kept by `guard` as above.
                 claimed.extend(unsafe { Claimed::claim(node) });
             }
             current = header.next.load(Ordering::Acquire);
         }
-        if !claimed.is_empty() {
-            self.changed(list, claimed.len(), guard);
-        }
         claimed
+    }
+
+    /// Counts `count` claims at `index`'s list once the claimer is done
+    /// with them (answered or moved), so that the sweep they may start
+    /// finds them garbage: counted at the claim, a quiet region's sweep
+    /// would see them claimed, keep them, and wait for as many changes
+    /// again.
+    pub(crate) fn claims_done(&self, index: u32, count: usize, guard: &ReadGuard<'_>) {
+        if let Some(list) = self.list(index) {
+            if count > 0 {
+                self.changed(list, count, guard);
+            }
+        }
     }
 
     /// Counts `count` pushes or claims, and sweeps if they are due.
@@ -408,7 +445,7 @@ impl Waiters {
             if node.is_garbage() {
                 Self::unlink(list, kept, current, next);
                 // Relaxed: a count for `heap_bytes` only.
-                list.nodes.fetch_sub(1, Ordering::Relaxed);
+                list.bytes.fetch_sub(node.bytes(), Ordering::Relaxed);
                 retired.push(RetiredNode(pointer));
             } else {
                 live = live.saturating_add(1);

@@ -509,3 +509,66 @@ fn an_answered_callback_is_dropped_once_after_it_ran() {
         "not dropped again with the table"
     );
 }
+
+/// A waker that counts its clones through its `Arc`.
+struct CountedWaker;
+
+impl Wake for CountedWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+#[test]
+fn a_finished_or_dropped_future_lets_go_of_its_waker() {
+    let table = AliasTable::new();
+    let [g, h] = [(); 2].map(|()| table.register().unwrap());
+    let counted = Arc::new(CountedWaker);
+    let waker = Waker::from(Arc::clone(&counted));
+    let mut cx = Context::from_waker(&waker);
+    {
+        let mut answered = pin!(table.resolved(g));
+        assert!(answered.as_mut().poll(&mut cx).is_pending());
+        let mut dropped = pin!(table.resolved(h));
+        assert!(dropped.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(
+            Arc::strong_count(&counted),
+            4,
+            "ours, cx's, and one per future"
+        );
+        table.add_canonical(g).unwrap();
+        assert_eq!(answered.as_mut().poll(&mut cx), Poll::Ready(Ok(g)));
+    }
+    // Both futures are gone; their nodes may wait for a sweep, but hold
+    // no waker: a waker can keep a whole task alive.
+    assert_eq!(Arc::strong_count(&counted), 2);
+}
+
+#[test]
+fn answered_callbacks_free_their_nodes_in_a_quiet_region() {
+    const WAITERS: usize = 1_000;
+    let table = AliasTable::new();
+    let g = table.register().unwrap();
+    let before = table.memory_bytes();
+    let ran = Arc::new(AtomicUsize::new(0));
+    for _ in 0..WAITERS {
+        let (ran, payload) = (Arc::clone(&ran), [7u8; 4096]);
+        table
+            .on_resolved(g, move |_| {
+                ran.fetch_add(usize::from(payload[0] == 7), Ordering::Relaxed);
+            })
+            .unwrap();
+    }
+    let waiting = table.memory_bytes();
+    assert!(
+        waiting >= before + WAITERS * 4096,
+        "the closures are counted"
+    );
+    table.add_canonical(g).unwrap();
+    assert_eq!(ran.load(Ordering::Relaxed), WAITERS);
+    // Nothing else happens in this region, yet the answered nodes leave
+    // the list: their claims are counted once they are done.
+    let after = table.memory_bytes();
+    assert!(
+        after < before + 64 * 1024,
+        "before {before}, waiting {waiting}, after {after}"
+    );
+}

@@ -106,6 +106,65 @@ fn waiter_moving_while_the_next_end_completes() {
     });
 }
 
+/// Four refs, `[h, g, f]` chosen so that `g` and `f` share a waiter list
+/// (the loom build has two, by index parity): a waiter moved from `g` to
+/// `f` is re-armed in place rather than remade.
+fn chain_with_g_and_f_in_one_list() -> (loom::sync::Arc<AliasTable>, [ObjRef; 3]) {
+    let (table, [h, g, x, y]) = table_with::<4>();
+    let f = if x.index() % 2 == g.index() % 2 { x } else { y };
+    assert_eq!(
+        f.index() % 2,
+        g.index() % 2,
+        "two of three indexes share a parity"
+    );
+    (table, [h, g, f])
+}
+
+#[test]
+fn waiter_rearmed_while_the_next_end_completes() {
+    model_in_orders("waiter_rearmed_while_the_next_end_completes", 5, |order| {
+        let (table, [h, g, f]) = chain_with_g_and_f_in_one_list();
+        table.alias(h, g).unwrap();
+        let log = Log::default();
+        log_answer(&table, &log, h).unwrap();
+        let tasks = vec![
+            on(&table, move |t| t.alias(g, f)),
+            on(&table, move |t| t.add_canonical(f)),
+        ];
+        for result in join_all(spawn_all(order, tasks)) {
+            assert_eq!(result, Ok(()));
+        }
+        assert_eq!(sorted(&log), vec![(h, Ok(f))]);
+    });
+}
+
+/// A registrant whose announcement fails takes its node back; the
+/// completion it lost to may have re-armed that node for the next open end
+/// in the meantime (another waiter's flag made it scan). Every waiter is
+/// still answered once.
+#[test]
+fn registrant_taking_back_a_rearmed_node() {
+    model_in_orders("registrant_taking_back_a_rearmed_node", 2, |order| {
+        let (table, [h, g, f]) = chain_with_g_and_f_in_one_list();
+        table.alias(h, g).unwrap();
+        let log = Log::default();
+        log_answer(&table, &log, g).unwrap(); // g's flag is set already
+        let registrant = {
+            let (table, log) = (table.clone(), log.clone());
+            task(move || log_answer(&table, &log, h))
+        };
+        let tasks = vec![
+            registrant,
+            on(&table, move |t| t.alias(g, f)),
+            on(&table, move |t| t.add_canonical(f)),
+        ];
+        for result in join_all(spawn_all(order, tasks)) {
+            assert_eq!(result, Ok(()));
+        }
+        assert_eq!(sorted(&log), vec![(h, Ok(f)), (g, Ok(f))]);
+    });
+}
+
 #[test]
 fn future_racing_completion() {
     model_in_orders("future_racing_completion", 6, |order| {

@@ -83,6 +83,15 @@ impl WakerSlot {
     pub(crate) fn wake(&self) {
         self.waker.wake();
     }
+
+    /// Drops the registered waker, if any, unwoken (it may keep a task's
+    /// memory alive).
+    pub(crate) fn forget(&self) {
+        #[cfg(not(loom))]
+        drop(self.waker.take());
+        #[cfg(loom)]
+        drop(self.waker.take_waker());
+    }
 }
 
 /// Hands out process-wide unique ids, starting at 1. A plain `std` atomic

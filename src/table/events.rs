@@ -200,6 +200,7 @@ impl AliasTable {
     pub(crate) fn hand_on_waiters(&self, completed: u32, generation: u32) -> Option<Panic> {
         let guard = self.recycler.pin();
         let mut waiters = self.waiters.claim((completed, generation), &guard);
+        let claimed = waiters.len();
         let mut from = completed;
         // Waiters whose next list could not be made: answered with
         // `CapacityExhausted` (the only other way out would be to lose them).
@@ -217,7 +218,7 @@ impl AliasTable {
                     let at = (open_end, self.ref_at(open_end).generation());
                     let mut pushed = Vec::with_capacity(waiters.len());
                     for waiter in waiters.drain(..) {
-                        match self.waiters.push(at, waiter.remake(), &guard) {
+                        match self.waiters.move_to(at, waiter, &guard) {
                             Ok(node) => pushed.push(node),
                             Err(waiter) => unplaced.push(waiter),
                         }
@@ -240,6 +241,9 @@ impl AliasTable {
         };
         drop(guard);
         if answer.is_none() && unplaced.is_empty() {
+            // Every waiter moved: remade (its old node done) or re-armed.
+            self.waiters
+                .claims_done(completed, claimed, &self.recycler.pin());
             return None;
         }
         // No answer: every waiter was placed, and `waiters` is empty.
@@ -264,6 +268,9 @@ impl AliasTable {
                 answer_one(&mut || waiter.take().expect("run once").answer(answer));
             }
         }
+        // The claims count towards a sweep now that their nodes are done.
+        self.waiters
+            .claims_done(completed, claimed, &self.recycler.pin());
         for node in unplaced {
             let mut node = Some(node);
             answer_one(&mut || {

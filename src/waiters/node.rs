@@ -16,6 +16,12 @@
 //!   the payload, until it answers the waiter, moves it to a new node, or
 //!   drops it uncalled, and in each case stores `DONE` as its last access
 //!   (Release).
+//! * A claimer that moves the waiter to an open end served by the same
+//!   list may **re-arm** the node in place instead of remaking it: it
+//!   stores the new open end, then `ARMED` (Release), then announces, as a
+//!   push would; from `ARMED` on, the node is claimable again, by exactly
+//!   one thread as before. A scan for the old open end cannot take it: that
+//!   open end completed once, and its one scan is the mover's own.
 //! * Only a `DONE` node is garbage: the list's sweeper unlinks it and frees
 //!   it through the epoch. A `CLAIMED` node is never freed, so a
 //!   [`Claimed`] needs no guard.
@@ -26,7 +32,7 @@ use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 use super::{Answer, FutureSlot};
-use crate::sync::{AtomicPtr, AtomicU32, Ordering, UnsafeCell};
+use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering, UnsafeCell};
 use crate::ObjRef;
 
 /// Node states.
@@ -40,9 +46,10 @@ pub(super) struct Node {
     /// The node behind this one. Written by the pusher before the push, and
     /// later only by the list's sweeper.
     pub(super) next: AtomicPtr<Node>,
-    /// The open end this waiter waits at: index, generation. Written before
-    /// the push publishes the node, never after.
-    pub(super) at: (u32, u32),
+    /// The open end this waiter waits at: index, generation (packed).
+    /// Written before the push publishes the node, and again only by a
+    /// claimer re-arming it; scans read it while the claimer may write.
+    at: AtomicU64,
     r: ObjRef,
     state: AtomicU32,
     /// A future's shared half, readable at any time (the sweeper checks
@@ -72,6 +79,8 @@ struct CallbackVTable {
     /// Frees the node, dropping the callback unless it is `DONE`. The
     /// caller owns the node, which no other thread can reach.
     free: unsafe fn(NonNull<Node>),
+    /// The node's size, closure included.
+    size: usize,
 }
 
 struct VTableOf<F>(PhantomData<F>);
@@ -82,6 +91,7 @@ impl<F: FnOnce(Answer) + Send + 'static> VTableOf<F> {
         remake: remake::<F>,
         discard: discard::<F>,
         free: free::<F>,
+        size: std::mem::size_of::<CallbackNode<F>>(),
     };
 }
 
@@ -159,11 +169,28 @@ impl Node {
     ) -> Node {
         Node {
             next: AtomicPtr::new(ptr::null_mut()),
-            at: (0, 0),
+            at: AtomicU64::new(0),
             r,
             state: AtomicU32::new(ARMED),
             future,
             callback,
+        }
+    }
+
+    /// The open end the node waits at.
+    pub(super) fn at(&self) -> (u32, u32) {
+        // Relaxed: a scan that must see a value has it ordered before it by
+        // the push (head CAS, Release/Acquire) or by the announcement that
+        // its completion read from (module docs of `waiters`); any other
+        // value only makes it skip a node that is not its own.
+        unpack(self.at.load(Ordering::Relaxed))
+    }
+
+    /// The bytes the node's allocation holds (a future's: with its slot).
+    pub(super) fn bytes(&self) -> usize {
+        match self.callback {
+            Some(vtable) => vtable.size,
+            None => std::mem::size_of::<Node>() + std::mem::size_of::<FutureSlot>(),
         }
     }
 
@@ -194,6 +221,25 @@ impl Node {
     }
 }
 
+/// Stores `DONE` when dropped: the last access of a claimed node.
+struct MarkDone<'a>(&'a AtomicU32);
+
+impl Drop for MarkDone<'_> {
+    fn drop(&mut self) {
+        // Release: as in `take`: the sweeper frees the node only after it
+        // sees this, which is after the claimer's last access.
+        self.0.store(DONE, Ordering::Release);
+    }
+}
+
+fn pack((index, generation): (u32, u32)) -> u64 {
+    (u64::from(index) << 32) | u64::from(generation)
+}
+
+fn unpack(at: u64) -> (u32, u32) {
+    ((at >> 32) as u32, at as u32)
+}
+
 /// A node in no list, owned by the thread holding this.
 pub(crate) struct NewNode(NonNull<Node>);
 
@@ -221,9 +267,12 @@ impl NewNode {
     /// Sets the open end and gives up ownership, for the push that
     /// publishes the node.
     pub(super) fn into_raw(self, at: (u32, u32)) -> NonNull<Node> {
-        let mut node = ManuallyDrop::new(self).0;
+        let node = ManuallyDrop::new(self).0;
         // SAFETY: owned by this value alone, and not yet published.
-        unsafe { node.as_mut() }.at = at;
+        // Relaxed: published by the push's Release CAS.
+        unsafe { node.as_ref() }
+            .at
+            .store(pack(at), Ordering::Relaxed);
         node
     }
 
@@ -235,13 +284,16 @@ impl NewNode {
         match (header.callback, &header.future) {
             // SAFETY: ours alone, callback present.
             (Some(vtable), _) => unsafe { (vtable.run)(node, answer, true) },
-            (None, future) => {
-                if let Some(slot) = future {
+            (None, _) => {
+                // SAFETY: a future's node is a bare `Node` from `Box::new`,
+                // ours alone. Freed first, so that a panicking waker
+                // leaks nothing.
+                let mut boxed = unsafe { Box::from_raw(node.as_ptr()) };
+                let slot = boxed.future.take();
+                drop(boxed);
+                if let Some(slot) = slot {
                     slot.complete(answer);
                 }
-                // SAFETY: a future's node is a bare `Node` from `Box::new`,
-                // ours alone.
-                drop(unsafe { Box::from_raw(node.as_ptr()) });
             }
         }
     }
@@ -309,7 +361,22 @@ impl<'w> Claimed<'w> {
 
     /// The open end the node was listed at.
     pub(super) fn at(&self) -> (u32, u32) {
-        self.header().at
+        self.header().at()
+    }
+
+    /// Re-arms the node in place for open end `at`, which the same list
+    /// serves (module docs); the caller then announces it, as after a
+    /// push, and may take it back the same way.
+    pub(super) fn rearm(self, at: (u32, u32)) -> NonNull<Node> {
+        let this = ManuallyDrop::new(self);
+        let header = this.header();
+        // Relaxed: published by the Release store of `ARMED` below, and
+        // to the next completion through the announcement after it.
+        header.at.store(pack(at), Ordering::Relaxed);
+        // Release: a claimer that sees `ARMED` (its AcqRel CAS) sees the
+        // node as it is now; this is the last access under this claim.
+        header.state.store(ARMED, Ordering::Release);
+        this.node
     }
 
     /// Runs the callback or completes the future.
@@ -320,11 +387,11 @@ impl<'w> Claimed<'w> {
             Some(vtable) => unsafe { (vtable.run)(this.node, answer, false) },
             None => {
                 let header = this.header();
+                // `DONE` even if the waker panics, so the node is swept.
+                let _done = MarkDone(&header.state);
                 if let Some(slot) = &header.future {
                     slot.complete(answer);
                 }
-                // Release: as in `take`: the last access of the node.
-                header.state.store(DONE, Ordering::Release);
             }
         }
     }
