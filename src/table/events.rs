@@ -37,7 +37,8 @@ impl AliasTable {
     /// from that call. Waiting holds nothing: keep a holder of `r` while
     /// the answer matters. No thread sleeps and no lock is taken; a
     /// pending `r` costs one allocation, a node holding `f`, and one more
-    /// each time its waiter moves to another open end.
+    /// each time its waiter moves to an open end served by another waiter
+    /// list (lists serve 16 consecutive refs).
     /// `f` never runs if the table is dropped first.
     ///
     /// # Errors
