@@ -3,9 +3,10 @@
 //! table.
 //!
 //! The first poll answers at once if it can (no allocation). Otherwise it
-//! allocates the slot it shares with its waiter node (`waiters`), with the
-//! poll's waker registered before the node is listed, so that a
-//! completion racing the registration wakes it. Later polls register their
+//! allocates its waiter node together with the slot it shares with it
+//! (`waiters::FutureCell`, one allocation), with the poll's waker
+//! registered before the node is listed, so that a completion racing the
+//! registration wakes it. Later polls register their
 //! waker and then check the slot. Dropping a pending future marks the slot
 //! abandoned; the list's sweeper frees the node.
 
@@ -15,7 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::waiters::{Answer, FutureSlot, NewNode};
+use crate::waiters::{Answer, FutureCell, NewNode};
 use crate::{AliasError, AliasTable, ObjRef};
 
 /// Where a future is.
@@ -23,7 +24,7 @@ enum Stage {
     /// Not polled yet.
     Start,
     /// Waiting: its waiter is in a list.
-    Waiting(Arc<FutureSlot>),
+    Waiting(Arc<FutureCell>),
     /// Answered (further polls give the answer again).
     Done(Answer),
 }
@@ -38,7 +39,7 @@ impl Wait {
     fn poll(&mut self, table: &AliasTable, cx: &mut Context<'_>) -> Poll<Answer> {
         let answer = match &self.stage {
             Stage::Done(answer) => Some(*answer),
-            Stage::Waiting(slot) => slot.poll(cx.waker()),
+            Stage::Waiting(cell) => cell.slot().poll(cx.waker()),
             Stage::Start => self.start(table, cx),
         };
         match answer {
@@ -57,21 +58,21 @@ impl Wait {
             Ok(Some(answer)) => return Some(answer),
             Ok(None) => {}
         }
-        let slot = Arc::new(FutureSlot::new(cx.waker()));
-        if let Err(error) = table.listen(self.r, NewNode::future(self.r, Arc::clone(&slot))) {
+        let (node, cell) = NewNode::future(self.r, cx.waker());
+        if let Err(error) = table.listen(self.r, node) {
             return Some(Err(error));
         }
         // `listen` may have answered at once.
-        let answer = slot.answer();
-        self.stage = Stage::Waiting(slot);
+        let answer = cell.slot().answer();
+        self.stage = Stage::Waiting(cell);
         answer
     }
 }
 
 impl Drop for Wait {
     fn drop(&mut self) {
-        if let Stage::Waiting(slot) = &self.stage {
-            slot.abandon();
+        if let Stage::Waiting(cell) = &self.stage {
+            cell.slot().abandon();
         }
     }
 }

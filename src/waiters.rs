@@ -65,7 +65,7 @@ use std::task::Waker;
 mod node;
 
 use node::{free_node, Node, RetiredNode};
-pub(crate) use node::{Claimed, NewNode};
+pub(crate) use node::{Claimed, FutureCell, NewNode};
 
 use crate::recycle::ReadGuard;
 #[cfg(not(loom))]
@@ -442,7 +442,9 @@ impl Waiters {
             // of this list, and it frees them only through the epoch.
             let node = unsafe { pointer.as_ref() };
             let next = node.next.load(Ordering::Acquire);
-            if node.is_garbage() {
+            // SAFETY: as above; `pointer` is the pointer the node was
+            // pushed with.
+            if unsafe { Node::is_garbage(pointer) } {
                 Self::unlink(list, kept, current, next);
                 // Relaxed: a count for `heap_bytes` only.
                 list.bytes.fetch_sub(node.bytes(), Ordering::Relaxed);

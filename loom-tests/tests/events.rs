@@ -28,7 +28,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Waker};
+use std::task::{Context, Poll, Waker};
 
 use halo_alias::{AliasError, AliasTable, ObjRef};
 use loom_tests::{join_all, model_in_orders, on, spawn_all, table_with, task};
@@ -138,6 +138,48 @@ fn chain_with_g_and_f_in_one_list() -> (loom::sync::Arc<AliasTable>, [ObjRef; 3]
 fn waiter_rearmed_while_the_next_end_completes() {
     moved_waiter_answered_once(
         "waiter_rearmed_while_the_next_end_completes",
+        5,
+        chain_with_g_and_f_in_one_list,
+    );
+}
+
+/// The same with a future's waiter (polled once before the calls): its
+/// cell's node is remade as a bare node holding the cell, or re-armed.
+fn moved_future_answered_once(
+    name: &str,
+    bound: usize,
+    chain: fn() -> (loom::sync::Arc<AliasTable>, [ObjRef; 3]),
+) {
+    model_in_orders(name, bound, move |order| {
+        let (table, [h, g, f]) = chain();
+        table.alias(h, g).unwrap();
+        let mut future = Box::pin(table.resolved(h));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        let tasks = vec![
+            on(&table, move |t| t.alias(g, f)),
+            on(&table, move |t| t.add_canonical(f)),
+        ];
+        for result in join_all(spawn_all(order, tasks)) {
+            assert_eq!(result, Ok(()));
+        }
+        assert_eq!(future.as_mut().poll(&mut cx), Poll::Ready(Ok(f)));
+    });
+}
+
+#[test]
+fn future_moving_while_the_next_end_completes() {
+    moved_future_answered_once(
+        "future_moving_while_the_next_end_completes",
+        5,
+        table_with::<3>,
+    );
+}
+
+#[test]
+fn future_rearmed_while_the_next_end_completes() {
+    moved_future_answered_once(
+        "future_rearmed_while_the_next_end_completes",
         5,
         chain_with_g_and_f_in_one_list,
     );

@@ -83,8 +83,9 @@ impl AliasTable {
     /// the error it would return.
     ///
     /// Polling never blocks or takes a lock. An answer known at the first
-    /// poll costs no allocation; a pending one allocates twice (the slot
-    /// it shares with its waiter, and the waiter's node). Polling
+    /// poll costs no allocation; a pending one allocates once (its waiter
+    /// node and the slot it shares with it, together), and once more each
+    /// time its waiter moves to an open end another list serves. Polling
     /// again with another waker replaces the old one, and dropping a
     /// pending future removes its waiter.
     ///

@@ -4,8 +4,10 @@
 //! (`#[repr(C)]`, first), then the closure itself, so registering a
 //! callback allocates once. The header's vtable knows `F`: how to run the
 //! closure, move it to a new node, drop it uncalled, and free the node. A
-//! future's node is a bare header; its payload is the `Arc` it shares with
-//! the future.
+//! future's first node is a [`FutureCell`]: the header, then the slot the
+//! future polls, in one `Arc`, whose counts are the future's and the
+//! list's; a future's waiter moved to another list gets a bare header
+//! holding a count of the cell.
 //!
 //! # Who owns a node
 //!
@@ -31,6 +33,8 @@ use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
+use std::task::Waker;
+
 use super::{Answer, FutureSlot};
 use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering, UnsafeCell};
 use crate::ObjRef;
@@ -52,11 +56,37 @@ pub(super) struct Node {
     at: AtomicU64,
     r: ObjRef,
     state: AtomicU32,
-    /// A future's shared half, readable at any time (the sweeper checks
+    /// What waits, and what the rest of the allocation is. Fixed at the
+    /// making; a future's slot is readable at any time (the sweeper checks
     /// whether the future was dropped).
-    future: Option<Arc<FutureSlot>>,
-    /// A callback node's operations; `None` for a future's node.
-    callback: Option<&'static CallbackVTable>,
+    payload: Payload,
+}
+
+/// What a node carries.
+enum Payload {
+    /// A `CallbackNode` of the vtable's type.
+    Callback(&'static CallbackVTable),
+    /// The header of a [`FutureCell`], made by `Arc::into_raw`: this node
+    /// holds one count of its own cell.
+    Future,
+    /// A future's waiter moved here from its cell's node: a bare `Node`
+    /// from `Box::new`, holding a count of the cell.
+    Moved(Arc<FutureCell>),
+}
+
+/// A `resolved` future's first node and the slot it shares with the
+/// future: one allocation.
+#[repr(C)]
+pub(crate) struct FutureCell {
+    node: Node,
+    slot: FutureSlot,
+}
+
+impl FutureCell {
+    /// The slot the future polls.
+    pub(crate) fn slot(&self) -> &FutureSlot {
+        &self.slot
+    }
 }
 
 /// A callback's node: the header, then the closure, present until the
@@ -162,18 +192,35 @@ unsafe fn free<F>(node: NonNull<Node>) {
 }
 
 impl Node {
-    fn header(
-        r: ObjRef,
-        future: Option<Arc<FutureSlot>>,
-        callback: Option<&'static CallbackVTable>,
-    ) -> Node {
+    fn header(r: ObjRef, payload: Payload) -> Node {
         Node {
             next: AtomicPtr::new(ptr::null_mut()),
             at: AtomicU64::new(0),
             r,
             state: AtomicU32::new(ARMED),
-            future,
-            callback,
+            payload,
+        }
+    }
+
+    /// The slot of the future `node` waits for, if it is a future's.
+    ///
+    /// # Safety
+    ///
+    /// `node` is live for `'a` and carries its allocation's provenance (it
+    /// is the pointer the node was made with, not one derived from a
+    /// `&Node`, which would cover the header only).
+    unsafe fn slot<'a>(node: NonNull<Node>) -> Option<&'a FutureSlot> {
+        // SAFETY: live for `'a` (contract).
+        match &unsafe { node.as_ref() }.payload {
+            Payload::Callback(_) => None,
+            Payload::Future => {
+                // SAFETY: a `Future` node is the first field of a
+                // `repr(C)` `FutureCell`, which lives while the node does,
+                // and `node` covers the whole cell (contract).
+                let cell = unsafe { node.cast::<FutureCell>().as_ref() };
+                Some(&cell.slot)
+            }
+            Payload::Moved(cell) => Some(&cell.slot),
         }
     }
 
@@ -188,9 +235,11 @@ impl Node {
 
     /// The bytes the node's allocation holds (a future's: with its slot).
     pub(super) fn bytes(&self) -> usize {
-        match self.callback {
-            Some(vtable) => vtable.size,
-            None => std::mem::size_of::<Node>() + std::mem::size_of::<FutureSlot>(),
+        match &self.payload {
+            Payload::Callback(vtable) => vtable.size,
+            // The cell, and `Arc`'s two counts.
+            Payload::Future => std::mem::size_of::<FutureCell>() + 2 * std::mem::size_of::<usize>(),
+            Payload::Moved(_) => std::mem::size_of::<Node>(),
         }
     }
 
@@ -202,18 +251,25 @@ impl Node {
             .is_ok()
     }
 
-    /// Whether the sweeper may unlink the node: `DONE`, or a dropped
+    /// Whether the sweeper may unlink `node`: `DONE`, or a dropped
     /// future's (claimed and made `DONE` here, so no completion delivers it).
-    pub(super) fn is_garbage(&self) -> bool {
-        match self.state.load(Ordering::Acquire) {
+    ///
+    /// # Safety
+    ///
+    /// As [`Node::slot`], for the duration of the call.
+    pub(super) unsafe fn is_garbage(node: NonNull<Node>) -> bool {
+        // SAFETY: live (contract).
+        let header = unsafe { node.as_ref() };
+        match header.state.load(Ordering::Acquire) {
             DONE => true,
-            ARMED if self.future.as_ref().is_some_and(|slot| slot.is_abandoned()) => {
-                if !self.claim() {
+            // SAFETY: forwarded.
+            ARMED if unsafe { Node::slot(node) }.is_some_and(FutureSlot::is_abandoned) => {
+                if !header.claim() {
                     return false;
                 }
                 // Release: as in `take`; a future's payload stays with the
                 // node until it is freed.
-                self.state.store(DONE, Ordering::Release);
+                header.state.store(DONE, Ordering::Release);
                 true
             }
             _ => false,
@@ -252,16 +308,25 @@ impl NewNode {
     pub(crate) fn callback<F: FnOnce(Answer) + Send + 'static>(r: ObjRef, f: F) -> NewNode {
         let vtable: &'static CallbackVTable = &VTableOf::<F>::VTABLE;
         let node = Box::new(CallbackNode {
-            node: Node::header(r, None, Some(vtable)),
+            node: Node::header(r, Payload::Callback(vtable)),
             f: UnsafeCell::new(ManuallyDrop::new(f)),
         });
         NewNode(NonNull::from(Box::leak(node)).cast())
     }
 
-    /// A node for a `resolved` future's slot.
-    pub(crate) fn future(r: ObjRef, slot: Arc<FutureSlot>) -> NewNode {
-        let node = Box::new(Node::header(r, Some(slot), None));
-        NewNode(NonNull::from(Box::leak(node)))
+    /// A `resolved` future's cell (its slot with `waker` registered) and
+    /// the node that is its first half: one allocation.
+    pub(crate) fn future(r: ObjRef, waker: &Waker) -> (NewNode, Arc<FutureCell>) {
+        let cell = Arc::new(FutureCell {
+            node: Node::header(r, Payload::Future),
+            slot: FutureSlot::new(waker),
+        });
+        let ours = Arc::clone(&cell);
+        // The count `into_raw` keeps is the node's; `into_slot_holder`
+        // takes it back with `Arc::from_raw`.
+        let node = Arc::into_raw(cell).cast_mut().cast::<Node>();
+        let node = NonNull::new(node).expect("Arc::into_raw is never null");
+        (NewNode(node), ours)
     }
 
     /// Sets the open end and gives up ownership, for the push that
@@ -281,21 +346,40 @@ impl NewNode {
         let node = ManuallyDrop::new(self).0;
         // SAFETY: the node is ours alone (never published).
         let header = unsafe { node.as_ref() };
-        match (header.callback, &header.future) {
+        match &header.payload {
             // SAFETY: ours alone, callback present.
-            (Some(vtable), _) => unsafe { (vtable.run)(node, answer, true) },
-            (None, _) => {
-                // SAFETY: a future's node is a bare `Node` from `Box::new`,
-                // ours alone. Freed first, so that a panicking waker
-                // leaks nothing.
-                let mut boxed = unsafe { Box::from_raw(node.as_ptr()) };
-                let slot = boxed.future.take();
-                drop(boxed);
-                if let Some(slot) = slot {
-                    slot.complete(answer);
-                }
+            Payload::Callback(vtable) => unsafe { (vtable.run)(node, answer, true) },
+            // Freed (our count of it dropped) even if the waker panics.
+            _ => {
+                // SAFETY: ours alone: the count goes with the node.
+                let slot_holder = unsafe { into_slot_holder(node) };
+                slot_holder.slot().complete(answer);
             }
         }
+    }
+}
+
+/// What keeps a future's slot alive once its node is gone: the cell.
+///
+/// # Safety
+///
+/// `node` is a future's node (`Future` or `Moved`), owned by the caller
+/// alone; it is freed here, its count of the cell handed to the result.
+unsafe fn into_slot_holder(node: NonNull<Node>) -> Arc<FutureCell> {
+    // SAFETY: owned by the caller (contract).
+    match unsafe { node.as_ref() }.payload {
+        // SAFETY: made by `Arc::into_raw` of a `FutureCell`, whose first
+        // field this node is; the node's count becomes the result.
+        Payload::Future => unsafe { Arc::from_raw(node.as_ptr().cast::<FutureCell>()) },
+        Payload::Moved(_) => {
+            // SAFETY: a bare `Node` from `Box::new`, ours alone.
+            let boxed = unsafe { Box::from_raw(node.as_ptr()) };
+            match boxed.payload {
+                Payload::Moved(cell) => cell,
+                _ => unreachable!("matched above"),
+            }
+        }
+        Payload::Callback(_) => unreachable!("a future's node"),
     }
 }
 
@@ -314,12 +398,12 @@ impl Drop for NewNode {
 /// guard that could still reach it.
 pub(super) unsafe fn free_node(node: NonNull<Node>) {
     // SAFETY: owned by the caller (contract), so the header is readable.
-    match unsafe { node.as_ref() }.callback {
+    match unsafe { node.as_ref() }.payload {
         // SAFETY: a callback node was made as a `CallbackNode` of the type
         // this vtable was made for.
-        Some(vtable) => unsafe { (vtable.free)(node) },
-        // SAFETY: a future's node is a bare `Node` from `Box::new`.
-        None => drop(unsafe { Box::from_raw(node.as_ptr()) }),
+        Payload::Callback(vtable) => unsafe { (vtable.free)(node) },
+        // SAFETY: a future's node, owned by the caller (contract).
+        Payload::Future | Payload::Moved(_) => drop(unsafe { into_slot_holder(node) }),
     }
 }
 
@@ -382,16 +466,16 @@ impl<'w> Claimed<'w> {
     /// Runs the callback or completes the future.
     pub(crate) fn answer(self, answer: Answer) {
         let this = ManuallyDrop::new(self);
-        match this.header().callback {
+        let header = this.header();
+        // SAFETY: `CLAIMED` (so live), and `this.node` is the pointer the
+        // node was made with.
+        match (&header.payload, unsafe { Node::slot(this.node) }) {
             // SAFETY: we hold the claim; `run` stores `DONE` last.
-            Some(vtable) => unsafe { (vtable.run)(this.node, answer, false) },
-            None => {
-                let header = this.header();
+            (Payload::Callback(vtable), _) => unsafe { (vtable.run)(this.node, answer, false) },
+            (_, slot) => {
                 // `DONE` even if the waker panics, so the node is swept.
                 let _done = MarkDone(&header.state);
-                if let Some(slot) = &header.future {
-                    slot.complete(answer);
-                }
+                slot.expect("a future's node").complete(answer);
             }
         }
     }
@@ -399,28 +483,37 @@ impl<'w> Claimed<'w> {
     /// The waiter in a new node, for a list elsewhere; this node is `DONE`.
     pub(crate) fn remake(self) -> NewNode {
         let this = ManuallyDrop::new(self);
-        match this.header().callback {
+        let header = this.header();
+        let cell = match &header.payload {
             // SAFETY: we hold the claim; `remake` stores `DONE` last.
-            Some(vtable) => unsafe { (vtable.remake)(this.node) },
-            None => {
-                let header = this.header();
-                let new = Node::header(header.r, header.future.clone(), None);
-                // Release: as in `take`.
-                header.state.store(DONE, Ordering::Release);
-                NewNode(NonNull::from(Box::leak(Box::new(new))))
+            Payload::Callback(vtable) => return unsafe { (vtable.remake)(this.node) },
+            Payload::Future => {
+                let cell = this.node.as_ptr().cast::<FutureCell>().cast_const();
+                // SAFETY: this node is a cell's header, made by
+                // `Arc::into_raw` and holding a count, so the cell is live;
+                // the new count is the new node's.
+                unsafe {
+                    Arc::increment_strong_count(cell);
+                    Arc::from_raw(cell)
+                }
             }
-        }
+            Payload::Moved(cell) => Arc::clone(cell),
+        };
+        let new = Node::header(header.r, Payload::Moved(cell));
+        // Release: as in `take`: the last access of the old node.
+        header.state.store(DONE, Ordering::Release);
+        NewNode(NonNull::from(Box::leak(Box::new(new))))
     }
 }
 
 impl Drop for Claimed<'_> {
     /// Drops the waiter unanswered.
     fn drop(&mut self) {
-        match self.header().callback {
+        match self.header().payload {
             // SAFETY: we hold the claim; `discard` stores `DONE` last.
-            Some(vtable) => unsafe { (vtable.discard)(self.node) },
+            Payload::Callback(vtable) => unsafe { (vtable.discard)(self.node) },
             // Release: as in `take`.
-            None => self.header().state.store(DONE, Ordering::Release),
+            _ => self.header().state.store(DONE, Ordering::Release),
         }
     }
 }
@@ -528,5 +621,38 @@ mod tests {
         // SAFETY: armed and ours alone.
         unsafe { free_node(node) };
         assert_eq!(seen(&counts), (0, 1));
+    }
+
+    #[test]
+    fn a_futures_cell_is_one_allocation_whose_counts_come_back() {
+        let answer = Ok(ObjRef::new(2, 0));
+        // Listed, claimed, remade in another list, answered there: the
+        // moved node holds the cell until it is freed.
+        let (node, cell) = NewNode::future(ObjRef::new(1, 0), Waker::noop());
+        assert_eq!(Arc::strong_count(&cell), 2, "the future's and the node's");
+        let first = node.into_raw((1, 0));
+        // SAFETY: live until `free_node` below.
+        let moved = unsafe { Claimed::claim(first) }.unwrap().remake();
+        assert_eq!(Arc::strong_count(&cell), 3);
+        let second = moved.into_raw((40, 0));
+        // SAFETY: live until `free_node` below.
+        unsafe { Claimed::claim(second) }.unwrap().answer(answer);
+        assert_eq!(cell.slot().answer(), Some(answer));
+        // SAFETY: both `DONE` and ours alone.
+        unsafe {
+            free_node(first);
+            free_node(second);
+        }
+        assert_eq!(Arc::strong_count(&cell), 1);
+        // Never listed, answered at once; and dropped unanswered.
+        let (node, cell) = NewNode::future(ObjRef::new(1, 0), Waker::noop());
+        node.answer(answer);
+        assert_eq!(
+            (cell.slot().answer(), Arc::strong_count(&cell)),
+            (Some(answer), 1)
+        );
+        let (node, cell) = NewNode::future(ObjRef::new(1, 0), Waker::noop());
+        drop(node);
+        assert_eq!((cell.slot().answer(), Arc::strong_count(&cell)), (None, 1));
     }
 }
