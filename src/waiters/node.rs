@@ -239,7 +239,14 @@ impl Node {
             Payload::Callback(vtable) => vtable.size,
             // The cell, and `Arc`'s two counts.
             Payload::Future => std::mem::size_of::<FutureCell>() + 2 * std::mem::size_of::<usize>(),
-            Payload::Moved(_) => std::mem::size_of::<Node>(),
+            // The cell too: it lives on through this node after its own is
+            // swept (until then, counted twice: an overcount, never an
+            // undercount).
+            Payload::Moved(_) => {
+                std::mem::size_of::<Node>()
+                    + std::mem::size_of::<FutureCell>()
+                    + 2 * std::mem::size_of::<usize>()
+            }
         }
     }
 
@@ -299,8 +306,10 @@ fn unpack(at: u64) -> (u32, u32) {
 /// A node in no list, owned by the thread holding this.
 pub(crate) struct NewNode(NonNull<Node>);
 
-// SAFETY: the node is owned by this value alone, and its payload (a `Send`
-// closure or an `Arc` of a `Sync` slot) is `Send`.
+// SAFETY: the node is owned by this value alone, and its payload is `Send`:
+// a `Send` closure, or (a count of) a `FutureCell`, which is `Send + Sync`
+// by its fields (atomics, read-only header fields, and `FutureSlot`, whose
+// `Sync` is argued where it is declared).
 unsafe impl Send for NewNode {}
 
 impl NewNode {
